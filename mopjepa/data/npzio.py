@@ -1,0 +1,100 @@
+"""Reading and writing dataset files in OGBench's `.npz` layout, safely and reproducibly.
+
+`np.savez_compressed` stamps every member with the current time, so two identical datasets would
+differ in bytes; we write the same zip members with a fixed timestamp instead. Writes go to a
+temporary file in the target directory and are renamed into place, so a crash never leaves a
+half-written cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mopjepa.data.errors import DataError
+
+REQUIRED_KEYS = ("observations", "actions", "terminals")
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Atomically write `arrays` as a compressed .npz whose bytes depend only on the arrays."""
+    path = Path(path)
+    directory = path.parent
+    ensure_writable_dir(directory)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+            for key in sorted(arrays):
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=_FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def ensure_writable_dir(directory: Path) -> None:
+    """Create `directory` if needed; a clear error if it cannot be written."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"dataset directory {str(directory)!r} cannot be created: {error.strerror}") from error
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise DataError(
+            f"dataset directory {str(directory)!r} is not writable; pass a writable --dataset-dir "
+            "(or dataset_dir=...) to cache regenerated data"
+        )
+
+
+def validate_npz(path: Path, obs_dim: int | None = None) -> None:
+    """Check that `path` is a readable OGBench dataset file, before any loader touches it."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as file:
+            missing = [key for key in REQUIRED_KEYS if key not in file.files]
+            if missing:
+                raise DataError(f"dataset file {str(path)!r} lacks the arrays {missing}; found {file.files}")
+            observations = file["observations"]
+            actions = file["actions"]
+            terminals = file["terminals"]
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise DataError(
+            f"dataset file {str(path)!r} is truncated or corrupt ({type(error).__name__}: {error}); "
+            "delete it and regenerate or download it again"
+        ) from error
+    if observations.ndim != 2 or len(observations) == 0:
+        raise DataError(
+            f"dataset file {str(path)!r}: observations have shape {observations.shape}, expected [T, obs_dim]"
+        )
+    if obs_dim is not None and observations.shape[1] != obs_dim:
+        raise DataError(
+            f"dataset file {str(path)!r}: observations have {observations.shape[1]} features per step, "
+            f"but the environment's observations have {obs_dim}"
+        )
+    if len(actions) != len(observations) or len(terminals) != len(observations):
+        raise DataError(
+            f"dataset file {str(path)!r}: observations {observations.shape}, actions {actions.shape} and "
+            f"terminals {terminals.shape} disagree on the number of steps"
+        )
+    if not np.all(np.isfinite(observations)):
+        raise DataError(f"dataset file {str(path)!r}: observations contain NaN or inf")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,31 @@
+"""Explicit randomness: one seed per trial, generators passed down, no global seeding.
+
+Streams are derived with numpy's SeedSequence so that, e.g., the hold-out split and the batch order
+of a trial are independent of each other and of how many other streams a stage draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples")
+
+
+def stream_seed(seed: int, stream: str, *extra: int) -> int:
+    """A 63-bit integer seed for one named stream of a trial (and optional sub-indices)."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown random stream {stream!r}; known: {STREAMS}")
+    sequence = np.random.SeedSequence([seed, STREAMS.index(stream), *extra])
+    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def numpy_rng(seed: int, stream: str, *extra: int) -> np.random.Generator:
+    return np.random.default_rng(stream_seed(seed, stream, *extra))
+
+
+def torch_generator(seed: int, stream: str, *extra: int):
+    import torch  # local: the data and analysis layers must not need torch
+
+    generator = torch.Generator()
+    generator.manual_seed(stream_seed(seed, stream, *extra))
+    return generator

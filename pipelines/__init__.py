@@ -1,0 +1,1 @@
+"""Entry points at the edge: CLIs, Ray Tune, Ray actors, MLflow. The library never imports these."""
