@@ -1,6 +1,6 @@
 """Prepare an OGBench locomaze dataset: official file, download, or offline regeneration.
 
-    python pipelines/make_data.py pointmaze-medium-stitch-v0 [--dataset-dir DIR] [--seed N]
+python pipelines/make_data.py pointmaze-medium-stitch-v0 [--dataset-dir DIR] [--seed N]
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pipelines.common import DEFAULT_DATASET_DIR, tqdm_progress  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", help="OGBench locomaze dataset name, e.g. pointmaze-medium-stitch-v0")
     parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="regeneration seed (default: %(default)s)")

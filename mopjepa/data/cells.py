@@ -31,7 +31,9 @@ class Examples:
     """[E] cell of the next visit."""
 
     def subset(self, mask: np.ndarray) -> Examples:
-        return Examples(*(getattr(self, f)[mask] for f in ("context", "target", "action", "cell", "next_cell")))
+        return Examples(
+            *(getattr(self, f)[mask] for f in ("context", "target", "action", "cell", "next_cell"))
+        )
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -92,7 +94,9 @@ def build_examples(split: Split, geometry: MazeGeometry) -> Examples:
     next_visit = visit[steps] + 1  # [E]
     entry = visits.start[next_visit]  # [E] first step of the next visit
     middle = (visits.start[next_visit] + visits.end[next_visit]) // 2  # [E]
-    cumulative = np.concatenate([np.zeros((1, split.actions.shape[1])), np.cumsum(split.actions, axis=0)])
+    cumulative = np.concatenate(
+        [np.zeros((1, split.actions.shape[1])), np.cumsum(split.actions, axis=0, dtype=np.float64)]
+    )
     mean_action = (cumulative[entry] - cumulative[steps]) / (entry - steps)[:, None]  # [E, p]
     return Examples(
         context=split.observations[steps],
@@ -185,7 +189,9 @@ def build_cell_data(
 
     pairs = np.unique(np.stack([examples.cell, examples.next_cell], axis=1), axis=0)  # [U, 2]
     held_count = int(round(holdout_fraction * len(pairs)))
-    held = rng.choice(len(pairs), size=held_count, replace=False) if held_count else np.empty(0, dtype=np.int64)
+    held = (
+        rng.choice(len(pairs), size=held_count, replace=False) if held_count else np.empty(0, dtype=np.int64)
+    )
     heldout = np.zeros_like(truth)
     heldout[pairs[held, 0], pairs[held, 1]] = True
     trained_pairs = np.zeros_like(truth)
@@ -222,6 +228,7 @@ def query_observations(split: Split, geometry: MazeGeometry) -> np.ndarray:
     sums = np.zeros((geometry.num_cells, observations.shape[1]))
     np.add.at(sums, cells, observations)
     visits = np.bincount(cells, minlength=geometry.num_cells)[:, None]
-    fallback = np.concatenate([centres, np.broadcast_to(observations[:, 2:].mean(0), (len(centres),
-                                                                                      observations.shape[1] - 2))], 1)
+    fallback = np.concatenate(
+        [centres, np.broadcast_to(observations[:, 2:].mean(0), (len(centres), observations.shape[1] - 2))], 1
+    )
     return np.where(visits > 0, sums / np.maximum(visits, 1), fallback).astype(np.float32)

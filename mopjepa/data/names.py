@@ -62,7 +62,11 @@ def parse_dataset_name(name: str) -> DatasetName:
     if match is None:
         raise DataError(f"unknown dataset name {name!r}; expected {allowed}")
     agent, maze, kind, version = match.group("agent", "maze", "kind", "version")
-    for value, options, what in ((agent, AGENTS, "agent"), (maze, MAZES, "maze"), (kind, DATASET_TYPES, "type")):
+    for value, options, what in (
+        (agent, AGENTS, "agent"),
+        (maze, MAZES, "maze"),
+        (kind, DATASET_TYPES, "type"),
+    ):
         if value not in options:
             raise DataError(f"unknown {what} {value!r} in dataset name {name!r}; expected {allowed}")
     if version != "v0":

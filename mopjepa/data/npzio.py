@@ -48,7 +48,9 @@ def ensure_writable_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DataError(f"dataset directory {str(directory)!r} cannot be created: {error.strerror}") from error
+        raise DataError(
+            f"dataset directory {str(directory)!r} cannot be created: {error.strerror}"
+        ) from error
     if not os.access(directory, os.W_OK | os.X_OK):
         raise DataError(
             f"dataset directory {str(directory)!r} is not writable; pass a writable --dataset-dir "

@@ -105,10 +105,18 @@ def vertex_and_all_cells(maze_map: np.ndarray) -> tuple[list, list]:
             if maze_map[i, j] != 0:
                 continue
             all_cells.append((i, j))
-            vertical_hall = maze_map[i - 1, j] == 0 and maze_map[i + 1, j] == 0 and maze_map[i, j - 1] == 1 \
+            vertical_hall = (
+                maze_map[i - 1, j] == 0
+                and maze_map[i + 1, j] == 0
+                and maze_map[i, j - 1] == 1
                 and maze_map[i, j + 1] == 1
-            horizontal_hall = maze_map[i, j - 1] == 0 and maze_map[i, j + 1] == 0 and maze_map[i - 1, j] == 1 \
+            )
+            horizontal_hall = (
+                maze_map[i, j - 1] == 0
+                and maze_map[i, j + 1] == 0
+                and maze_map[i - 1, j] == 1
                 and maze_map[i + 1, j] == 1
+            )
             if not (vertical_hall or horizontal_hall):
                 vertex_cells.append((i, j))
     return all_cells, vertex_cells
@@ -197,7 +205,9 @@ def regenerate(
         raise ValueError(f"{name.name} cannot be regenerated offline")
     train_episodes = name.recipe()[0] if num_episodes is None else num_episodes
     total = train_episodes + train_episodes // 10
-    chunks = [list(range(start, min(start + chunk_episodes, total))) for start in range(0, total, chunk_episodes)]
+    chunks = [
+        list(range(start, min(start + chunk_episodes, total))) for start in range(0, total, chunk_episodes)
+    ]
     jobs = [(name.name, seed, chunk) for chunk in chunks]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if workers == 1:

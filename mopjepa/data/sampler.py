@@ -25,8 +25,9 @@ class BatchSampler:
             raise ValueError(f"examples disagree in length: context {len(context)}, target {len(target)}")
         self.context = torch.as_tensor(np.ascontiguousarray(context), dtype=torch.float32)  # [E, obs_dim]
         self.target = torch.as_tensor(np.ascontiguousarray(target), dtype=torch.float32)  # [E, obs_dim]
-        self.action = None if action is None else torch.as_tensor(np.ascontiguousarray(action),
-                                                                  dtype=torch.float32)  # [E, p]
+        self.action = (
+            None if action is None else torch.as_tensor(np.ascontiguousarray(action), dtype=torch.float32)
+        )  # [E, p]
         self.batch_size = batch_size
         self.generator = generator
 

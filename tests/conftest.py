@@ -1,0 +1,41 @@
+"""Shared fixtures. Nothing here downloads: every dataset is regenerated offline with OGBench's recipe."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mopjepa.data import build_cell_data, load_task_data
+from mopjepa.data.names import parse_dataset_name
+from mopjepa.data.sources import regenerate_to_cache
+
+MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0", "pointmaze-teleport-navigate-v0")
+
+
+def full_dataset_dir() -> Path:
+    """Full-size regenerated datasets, shared by every test and kept between runs (a few minutes to make)."""
+    return Path(os.environ.get("MOPJEPA_TEST_DATASET_DIR", "~/.cache/mopjepa/test-data")).expanduser()
+
+
+@pytest.fixture(scope="session")
+def full_data_dir() -> Path:
+    return full_dataset_dir()
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory) -> Path:
+    """Small regenerated datasets (30 train episodes) of the main tasks, for fast tests."""
+    directory = tmp_path_factory.mktemp("ogbench-small")
+    for task in MAIN_TASKS:
+        regenerate_to_cache(parse_dataset_name(task), directory, seed=0, workers=1, num_episodes=30)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def small_cells(small_data_dir):
+    """CellData of small pointmaze-teleport-navigate-v0 data."""
+    task = load_task_data("pointmaze-teleport-navigate-v0", small_data_dir)
+    return build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
