@@ -290,6 +290,9 @@ class ExecuteConfig:
 
 _COMPONENTS = ("data", "encoder", "train", "graph", "execute")
 
+RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers")
+"""Flat keys that say where or how fast a trial runs, not what it computes: not part of its identity."""
+
 
 @dataclass(frozen=True)
 class TrialConfig:
@@ -367,17 +370,26 @@ def _take(flat: dict[str, Any], part_type: type) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if k in names}
 
 
+def flat_key_types(arm: str | None = None) -> dict[str, type]:
+    """The Python type of every flat key of `arm` (of any arm when None), in a stable order."""
+    arms = [arm] if arm is not None else list(PREDICTOR_CONFIGS)
+    types_by_key: dict[str, Any] = {"arm": str, "seed": int}
+    parts = [_component_type(name) for name in _COMPONENTS] + [PREDICTOR_CONFIGS[a] for a in arms]
+    for part in parts:
+        for key, hint in typing.get_type_hints(part).items():
+            if isinstance(hint, types.UnionType):
+                hint = typing.get_args(hint)[0]
+            types_by_key.setdefault(key, hint)
+    return types_by_key
+
+
 def coerce(arm: str, key: str, text: str) -> Any:
     """Parse a command-line string into the type of flat key `key` for `arm`."""
-    types_by_key: dict[str, Any] = {"arm": str, "seed": int}
-    for name in _COMPONENTS:
-        types_by_key.update(typing.get_type_hints(_component_type(name)))
-    types_by_key.update(typing.get_type_hints(PREDICTOR_CONFIGS[arm]))
+    _check(arm in PREDICTOR_CONFIGS, "arm", arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
+    types_by_key = flat_key_types(arm)
     if key not in types_by_key:
         raise ConfigError(f"unknown config key {key!r} for arm {arm!r}; allowed: {sorted(types_by_key)}")
     target = types_by_key[key]
-    if isinstance(target, types.UnionType):
-        target = typing.get_args(target)[0]
     if target is bool:
         lowered = text.lower()
         if lowered not in ("true", "false", "1", "0", "yes", "no"):

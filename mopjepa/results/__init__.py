@@ -1,1 +1,16 @@
-"""results"""
+"""Result rows and their Parquet tables (no torch, no Ray): the contract read by analysis."""
+
+from mopjepa.results.parquet import completed_trials, read_table, trial_file, write_trial_rows
+from mopjepa.results.schema import SCHEMA_VERSION, TABLES, Lineage, table_schema, trial_id
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Lineage",
+    "completed_trials",
+    "read_table",
+    "table_schema",
+    "trial_file",
+    "trial_id",
+    "write_trial_rows",
+]

@@ -1,0 +1,116 @@
+"""Row schemas of the result tables: the contract between a trial and every analysis.
+
+Every row of every table carries the trial's lineage (trial id, task, arm, seed, data source and
+hash, git commit, schema version, the flat config as JSON) and the flat config itself as typed
+columns, one per key any arm has (null where the trial's arm has no such key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from mopjepa.config import RUNTIME_KEYS, TrialConfig, flat_key_types
+
+SCHEMA_VERSION = 1
+
+TABLES = ("metrics", "edges", "episodes", "training", "outputs")
+"""metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
+training: the loss curve; outputs: every output of every cell query (for figures)."""
+
+PARTITION_COLUMNS = ("task", "arm")
+
+_ARROW_TYPES = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}
+
+
+CONFIG_COLUMNS: dict[str, pa.DataType] = {key: _ARROW_TYPES[kind] for key, kind in flat_key_types().items()}
+
+LINEAGE_COLUMNS: dict[str, pa.DataType] = {
+    "trial_id": pa.string(),
+    "experiment": pa.string(),
+    "data_source": pa.string(),
+    "data_hash": pa.string(),
+    "git_commit": pa.string(),
+    "schema_version": pa.int64(),
+    "config_json": pa.string(),
+}
+
+TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
+    "metrics": {"metric": pa.string(), "key": pa.string(), "value": pa.float64()},
+    "edges": {
+        "graph": pa.string(),
+        "source": pa.int64(),
+        "target": pa.int64(),
+        "source_i": pa.int64(),
+        "source_j": pa.int64(),
+        "target_i": pa.int64(),
+        "target_j": pa.int64(),
+        "weight": pa.float64(),
+        "cost": pa.float64(),
+        "real": pa.bool_(),
+        "heldout": pa.bool_(),
+    },
+    "episodes": {
+        "task_id": pa.int64(),
+        "episode": pa.int64(),
+        "episode_seed": pa.int64(),
+        "success": pa.bool_(),
+        "steps": pa.int64(),
+        "replans": pa.int64(),
+        "dropped_edges": pa.int64(),
+        "path_length": pa.int64(),
+        "used_fallback": pa.bool_(),
+        "teleports": pa.int64(),
+    },
+    "training": {"step": pa.int64(), "metric": pa.string(), "value": pa.float64()},
+    "outputs": {
+        "query": pa.string(),
+        "cell": pa.int64(),
+        "output": pa.int64(),
+        "weight": pa.float64(),
+        "gated": pa.bool_(),
+        "decoded": pa.int64(),
+        "similarity": pa.list_(pa.float32()),
+    },
+}
+
+
+def table_schema(table: str) -> pa.Schema:
+    if table not in TABLE_COLUMNS:
+        raise ValueError(f"unknown result table {table!r}; known: {TABLES}")
+    columns = {**TABLE_COLUMNS[table], **LINEAGE_COLUMNS, "task": pa.string(), **CONFIG_COLUMNS}
+    return pa.schema(list(columns.items()))
+
+
+def trial_id(cfg: TrialConfig) -> str:
+    """A stable 12-hex id of what a trial computes (its flat config less the runtime keys)."""
+    identity = {k: v for k, v in cfg.to_flat().items() if k not in RUNTIME_KEYS}
+    text = json.dumps(identity, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What every row of a trial says about where it came from."""
+
+    trial_id: str
+    experiment: str
+    data_source: str
+    data_hash: str
+    git_commit: str
+
+    def columns(self, cfg: TrialConfig) -> dict[str, Any]:
+        flat = cfg.to_flat()
+        row = {name: flat.get(name) for name in CONFIG_COLUMNS}
+        row.update(dataclasses.asdict(self))
+        row.update(
+            task=cfg.data.task,
+            schema_version=SCHEMA_VERSION,
+            config_json=json.dumps(flat, sort_keys=True),
+        )
+        return row
