@@ -1,0 +1,12 @@
+"""`quick`: the README's main job. Six arms of the paper's tables, one seed, the three main mazes.
+
+About 10-20 minutes on 2 cores; enough training for the paper's ordering to show.
+"""
+
+TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
+BUDGET = {"steps": 3000, "episodes_per_task": 4}
+ARMS = (("dense", {}), ("m3", {}), ("var", {}), ("mdn", {}), ("mop", {}), ("codebook", {}))
+
+
+def trials() -> list[dict]:
+    return [{"task": task, "arm": arm, "seed": 0, **extra, **BUDGET} for task in TASKS for arm, extra in ARMS]
