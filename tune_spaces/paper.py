@@ -38,7 +38,8 @@ def trials() -> list[dict]:
     for seed in COVERAGE_SEEDS:
         out += [_trial(TELEPORT, "mop", seed, K=k) for k in (1, 2, 3, 4, 6, 8, 16)]
         out.append(_trial(TELEPORT, "mdn", seed, K=8))
-        out += [_trial(task, arm, seed, edge_cost="uniform") for task in EXECUTION_TASKS for arm in ("dense", "mdn", "mop")]
+        for task in EXECUTION_TASKS:
+            out += [_trial(task, arm, seed, edge_cost="uniform") for arm in ("dense", "mdn", "mop")]
     for seed in PLANNING_SEEDS:
         out.append(_trial(LARGE, "mop", seed, K=16, steps=60_000))
         out.append(_trial(LARGE, "mdn", seed, K=16, lam_bal=0.1, steps=60_000))

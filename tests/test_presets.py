@@ -1,0 +1,51 @@
+"""tune_spaces presets: explicit valid trial lists with the counts the paper's matrix implies."""
+
+from collections import Counter
+
+import pytest
+
+from mopjepa.config import TrialConfig
+from tune_spaces import PRESETS, preset_trials
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
+    trials = preset_trials(preset)
+    assert trials
+    for flat in trials:
+        cfg = TrialConfig.from_flat(flat)
+        assert set(flat) <= set(TrialConfig.allowed_keys(cfg.arm))
+        if cfg.arm in ("dense", "var"):
+            assert "K" not in flat and "lam_bal" not in flat
+
+
+def test_paper_preset_counts():
+    trials = preset_trials("paper")
+    assert len(trials) == 208
+    main = [t for t in trials if set(t) == {"task", "arm", "seed", "episodes_per_task"} and t["arm"] != "ensemble"]
+    assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
+    assert {t["seed"] for t in main} == set(range(5))
+    grid = {(t["K"], t["lam_bal"]) for t in trials if t["arm"] == "mdn" and "lam_bal" in t and "steps" not in t}
+    assert grid == {(k, lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)} - {(8, 0.01)}
+    sweep = sorted(t.get("K", 8) for t in trials
+                   if t["arm"] == "mop" and t["task"] == "pointmaze-teleport-navigate-v0" and t["seed"] == 0
+                   and set(t) <= {"task", "arm", "seed", "episodes_per_task", "K"})
+    assert sweep == [1, 2, 3, 4, 6, 8, 16]
+    matched = [t for t in trials if t.get("steps") == 60_000]
+    assert len(matched) == 10 and {t["K"] for t in matched} == {16}
+    executing = [t for t in trials if t["episodes_per_task"] > 0]
+    assert all(t["episodes_per_task"] == 50 and t["seed"] < 3 for t in executing)
+    assert {t["task"] for t in executing} == {"pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0"}
+    assert sum(t["arm"] == "ensemble" for t in trials) == 9
+    assert sum(t.get("edge_cost") == "uniform" for t in trials) == 18
+
+
+def test_quick_preset_is_one_seed_of_six_arms_on_the_three_mazes():
+    trials = preset_trials("quick")
+    assert len(trials) == 18 and {t["seed"] for t in trials} == {0}
+    assert len({t["task"] for t in trials}) == 3
+
+
+def test_unknown_preset_is_an_error():
+    with pytest.raises(ValueError, match="unknown preset 'tiny'"):
+        preset_trials("tiny")
