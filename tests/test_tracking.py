@@ -1,0 +1,53 @@
+"""MLflow lineage against a real SQLite backend store, with concurrent trial writers."""
+
+from multiprocessing import get_context
+
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from pipelines.tracking import Tracker, default_tracking_uri
+
+
+def _log_trial(args):
+    uri, experiment_id, parent_id, index = args
+    tracker = Tracker(uri, "exp")
+    run_id = tracker.start_trial(experiment_id, parent_id, f"trial{index}", f"mop-s{index}", {"arm": "mop"})
+    tracker.log_params(run_id, {f"p{k}": k for k in range(150)})
+    tracker.log_metrics(run_id, [("train/loss", 1.0 / (step + 1), step) for step in range(300)])
+    tracker.log_metrics(run_id, [("eval/plan_all", 0.5, 0), ("eval/shuffle", float("nan"), 0)])
+    tracker.finish(run_id)
+    return run_id
+
+
+def test_parent_and_concurrent_children_land_in_sqlite(tmp_path):
+    uri = default_tracking_uri(tmp_path)
+    assert uri.startswith("sqlite:////")
+    tracker = Tracker(uri, "exp")
+    experiment_id = tracker.ensure_experiment(tmp_path / "mlartifacts")
+    assert tracker.ensure_experiment(tmp_path / "mlartifacts") == experiment_id
+    parent_id = tracker.start_parent(experiment_id, "exp", {"preset": "smoke"})
+    with get_context("spawn").Pool(6) as pool:
+        children = pool.map(_log_trial, [(uri, experiment_id, parent_id, i) for i in range(6)])
+    client = MlflowClient(uri)
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'")
+    assert sorted(r.info.run_id for r in runs) == sorted(children)
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert len(run.data.params) == 150
+        assert run.data.metrics["eval/plan_all"] == 0.5 and "eval/shuffle" not in run.data.metrics
+        assert len(client.get_metric_history(run.info.run_id, "train/loss")) == 300
+
+
+def test_a_rerun_trial_reuses_its_run_and_a_resumed_experiment_its_parent(tmp_path):
+    uri = default_tracking_uri(tmp_path)
+    tracker = Tracker(uri, "exp")
+    experiment_id = tracker.ensure_experiment()
+    parent = tracker.start_parent(experiment_id, "exp", {})
+    assert tracker.start_parent(experiment_id, "exp", {}) == parent
+    first = tracker.start_trial(experiment_id, parent, "abc", "run", {})
+    tracker.log_params(first, {"K": 8})
+    second = tracker.start_trial(experiment_id, parent, "abc", "run", {})
+    tracker.log_params(second, {"K": 8})
+    assert first == second
+    other_parent = tracker.start_trial(experiment_id, "another-parent", "abc", "run", {})
+    assert other_parent != first
