@@ -43,7 +43,9 @@ class ProposedGraph:
     def restricted_to(self, keep: np.ndarray) -> ProposedGraph:
         """The subgraph of edges whose (source, target) is True in the [N, N] bool `keep`."""
         mask = keep[self.source, self.target]
-        return ProposedGraph(self.num_cells, self.source[mask], self.target[mask], self.weight[mask], self.cost[mask])
+        return ProposedGraph(
+            self.num_cells, self.source[mask], self.target[mask], self.weight[mask], self.cost[mask]
+        )
 
     @classmethod
     def from_adjacency(cls, adjacency: np.ndarray) -> ProposedGraph:
