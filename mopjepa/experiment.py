@@ -220,3 +220,23 @@ def output_rows(blind: BlindGraph, queries: CellQueries) -> list[dict]:
          "gated": bool(blind.gated[n, k]), "decoded": int(blind.decoded[n, k]), "similarity": similarity[n, k].tolist()}
         for n in range(num_cells) for k in range(K)
     ]
+
+
+def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
+    """The trial's rows per result table (see mopjepa.results.schema)."""
+    episodes = [
+        {
+            "task_id": e.task_id, "episode": e.episode, "episode_seed": e.seed, "success": bool(e.success),
+            "steps": e.steps, "replans": e.replans, "dropped_edges": e.dropped_edges,
+            "added_edges": e.added_edges, "path_length": e.path_length, "used_fallback": bool(e.used_fallback),
+            "teleports": e.teleports,
+        }
+        for e in summary.episodes
+    ]
+    return {
+        "edges": summary.edges,
+        "episodes": episodes,
+        "training": summary.training,
+        "outputs": summary.outputs,
+        "metrics": summary.metrics,
+    }

@@ -27,3 +27,58 @@ def tqdm_progress(description: str, unit: str) -> Iterator[Callable[[int, int], 
     finally:
         if bar:
             bar[0].close()
+
+
+def git_commit() -> str:
+    """The repository's HEAD (+ '-dirty' with uncommitted changes), MOPJEPA_GIT_COMMIT, or 'unknown'."""
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return os.environ.get("MOPJEPA_GIT_COMMIT", "unknown")
+
+
+def parse_config_overrides(arm: str, extra: list[str]) -> dict:
+    """`--K 8 --lam-route 0.5` (or `--lam_route=0.5`) -> typed flat config keys for `arm`."""
+    from mopjepa.config import coerce
+
+    overrides, index = {}, 0
+    while index < len(extra):
+        token = extra[index]
+        if not token.startswith("--"):
+            raise SystemExit(f"error: unexpected argument {token!r}; config keys are given as --key value")
+        key, _, value = token[2:].partition("=")
+        if not value:
+            if index + 1 >= len(extra):
+                raise SystemExit(f"error: --{key} needs a value")
+            index += 1
+            value = extra[index]
+        overrides[key.replace("-", "_")] = coerce(arm, key.replace("-", "_"), value)
+        index += 1
+    return overrides
+
+
+HEADLINE = (
+    "plan_all", "goal_found", "realroute", "goal_realroute", "precision", "recall", "precision_heldout",
+    "recall_heldout", "cov_r", "cov_r_raw", "cov_p", "shuffle", "two_step", "plan_all_raw", "realroute_raw",
+    "precision_raw", "exec_success", "exec_fallback", "train_examples_per_s", "seconds",
+)
+
+
+def print_summary(metrics: list[dict]) -> None:
+    """The headline metrics of one trial, one line each (per-key metrics on one line)."""
+    by_metric: dict[str, list[tuple[str, float]]] = {}
+    for row in metrics:
+        by_metric.setdefault(row["metric"], []).append((row["key"], row["value"]))
+    for name in HEADLINE:
+        if name not in by_metric:
+            continue
+        values = "  ".join(f"{key + '=' if key else ''}{value:.3f}" for key, value in by_metric[name])
+        print(f"  {name:<22} {values}")

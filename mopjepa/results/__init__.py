@@ -1,6 +1,6 @@
 """Result rows and their Parquet tables (no torch, no Ray): the contract read by analysis."""
 
-from mopjepa.results.parquet import completed_trials, read_table, trial_file, write_trial_rows
+from mopjepa.results.parquet import completed_trials, read_table, trial_file, write_trial_rows, write_trial_tables
 from mopjepa.results.schema import SCHEMA_VERSION, TABLES, Lineage, table_schema, trial_id
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "trial_file",
     "trial_id",
     "write_trial_rows",
+    "write_trial_tables",
 ]

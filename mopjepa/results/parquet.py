@@ -55,6 +55,12 @@ def write_trial_rows(root: Path, table: str, rows: Sequence[dict[str, Any]], lin
     return path
 
 
+def write_trial_tables(root: Path, tables: dict[str, Sequence[dict[str, Any]]], lineage: dict[str, Any]) -> None:
+    """Write every table of one trial, the metrics table last (it marks the trial complete)."""
+    for table in sorted(tables, key=lambda name: name == "metrics"):
+        write_trial_rows(root, table, tables[table], lineage)
+
+
 def read_table(root: Path, table: str, filter_expression: ds.Expression | None = None) -> pd.DataFrame:
     """All rows of one table of an experiment (empty, with the right columns, if none were written)."""
     schema = table_schema(table)

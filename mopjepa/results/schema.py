@@ -63,6 +63,7 @@ TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "steps": pa.int64(),
         "replans": pa.int64(),
         "dropped_edges": pa.int64(),
+        "added_edges": pa.int64(),
         "path_length": pa.int64(),
         "used_fallback": pa.bool_(),
         "teleports": pa.int64(),
