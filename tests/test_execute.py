@@ -247,7 +247,8 @@ def test_bad_inputs_fail_loudly():
         run_episode(cached_env(env_name), geometry, wrong, 1, 0, 0, ExecuteConfig())
     with pytest.raises(ValueError, match="pointmaze-large-v0"):
         run_episode(cached_env("pointmaze-large-v0"), geometry, wrong, 1, 0, 0, ExecuteConfig())
-    for bad, field in [(dict(jump_planning="mean"), "jump_planning"), (dict(jump_steering="x"), "jump_steering"),
+    for bad, field in [(dict(jump_planning="mean"), "jump_planning"),
+                       (dict(jump_steering="x"), "jump_steering"),
                        (dict(replan=False, online_repair=True), "online_repair"),
                        (dict(progress_tol=-1.0), "progress_tol"), (dict(stall_steps=0), "stall_steps")]:
         with pytest.raises(ConfigError, match=field):
@@ -290,5 +291,6 @@ def test_replanning_repairs_false_edges(env_name):
             cfg = ExecuteConfig(episodes_per_task=6, replan=replan)
             rates[replan].append(success_rate(run_episodes(env_name, geometry, graph, cfg, seed=graph_seed)))
     replan, control = float(np.mean(rates[True])), float(np.mean(rates[False]))
-    print(f"{env_name}, 10% false edges: replan {replan:.2f} {rates[True]}, no replan {control:.2f} {rates[False]}")
+    print(f"{env_name}, 10% false edges: replan {replan:.2f} {rates[True]}, "
+          f"no replan {control:.2f} {rates[False]}")
     assert replan >= 0.95 and replan >= control + 0.25
