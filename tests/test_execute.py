@@ -275,6 +275,7 @@ def test_truth_graph_soundness(env_name):
     rate = success_rate(episodes)
     print(f"{env_name}: success {rate:.3f} on the truth graph over {len(episodes)} episodes")
     assert rate >= 0.95
+    assert all(episode.dropped_edges == 0 for episode in episodes)  # a real edge is never given up
     for task_id in range(1, 6):
         assert success_rate([e for e in episodes if e.task_id == task_id]) >= 0.9
 

@@ -96,6 +96,8 @@ class _Navigator:
         self.plan: list[int] | None = None
         self.position = 0
         self.on_plan: dict[int, int] = {}
+        self.pursued: tuple[int, int] | None = None
+        self.steer = self.goal_xy
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -135,7 +137,8 @@ class _Navigator:
 
     def action(self) -> np.ndarray:
         """[2] unit vector from the agent toward its steering point (zero on the point itself)."""
-        steer_x, steer_y = self._steer_point(self._edge())
+        self.pursued = self._edge()  # kept for _track_progress: the plan only changes in observe()
+        self.steer = steer_x, steer_y = self._steer_point(self.pursued)
         dx, dy = steer_x - self.x, steer_y - self.y
         norm = math.hypot(dx, dy)
         if norm < 1e-9:
@@ -181,10 +184,11 @@ class _Navigator:
             self._adopt(self._route())
 
     def _track_progress(self) -> None:
-        edge = self._edge()
+        """Called after a step within the same cell, so the edge and point of the last action still hold."""
+        edge = self.pursued
         if edge is None:
             return
-        steer_x, steer_y = self._steer_point(edge)
+        steer_x, steer_y = self.steer
         distance = math.hypot(steer_x - self.x, steer_y - self.y)
         record = self.records.get(edge)
         if record is None:
