@@ -268,7 +268,13 @@ class ExecuteConfig:
     episodes_per_task: int = 10
     """Episodes for each of the 5 official tasks (the paper preset uses 50, as OGBench does)."""
     stall_steps: int = 60
-    """Steps without progress toward the next cell before that edge is dropped and we replan."""
+    """Steps without progress on an edge (summed over its attempts) before it is dropped and we replan."""
+    progress_tol: float = 0.05
+    """Progress on an edge = getting this much closer to its steering point than ever before on it."""
+    jump_steering: str = "source"
+    """Edges to non-neighbour cells (teleports): steer to the 'source' cell's centre or the 'target''s."""
+    jump_planning: str = "worst_case"
+    """A cell with jump edges (teleports) is a chance cell: plan for its 'worst_case' jump, or 'shortest'."""
     replan: bool = True
     """Replan on unplanned cells and stalled edges; False gives the no-replan control."""
     online_repair: bool = False
@@ -276,10 +282,22 @@ class ExecuteConfig:
     execute_workers: int = 0
     """Parallel environment actors used by pipelines (0: one per available CPU)."""
 
+    JUMP_STEERING: ClassVar[tuple[str, ...]] = ("source", "target")
+    JUMP_PLANNING: ClassVar[tuple[str, ...]] = ("worst_case", "shortest")
+
     def __post_init__(self):
         _check(isinstance(self.episodes_per_task, int) and self.episodes_per_task >= 0,
                "episodes_per_task", self.episodes_per_task, "an int >= 0")
         _positive_int(self, "stall_steps")
+        _non_negative(self, "progress_tol")
+        _check(self.jump_steering in self.JUMP_STEERING, "jump_steering", self.jump_steering,
+               f"one of {self.JUMP_STEERING}")
+        _check(self.jump_planning in self.JUMP_PLANNING, "jump_planning", self.jump_planning,
+               f"one of {self.JUMP_PLANNING}")
+        _check(isinstance(self.replan, bool), "replan", self.replan, "a bool")
+        _check(isinstance(self.online_repair, bool), "online_repair", self.online_repair, "a bool")
+        _check(not (self.online_repair and not self.replan), "online_repair", self.online_repair,
+               "False when replan is False (repairs only matter to a replanning executor)")
         _check(isinstance(self.execute_workers, int) and self.execute_workers >= 0,
                "execute_workers", self.execute_workers, "an int >= 0")
 

@@ -1,1 +1,24 @@
-"""execute"""
+"""The replanning executor in the real environment (PROTOCOL section 6): one episode, a trial's episodes."""
+
+from mopjepa.execute.episode import Episode, run_episode
+from mopjepa.execute.trial import (
+    EpisodeJob,
+    cached_env,
+    episode_jobs,
+    run_episode_job,
+    run_episodes,
+    serial_map,
+)
+from mopjepa.execute.working_graph import WorkingGraph
+
+__all__ = [
+    "Episode",
+    "EpisodeJob",
+    "WorkingGraph",
+    "cached_env",
+    "episode_jobs",
+    "run_episode",
+    "run_episode_job",
+    "run_episodes",
+    "serial_map",
+]

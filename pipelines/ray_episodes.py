@@ -1,0 +1,128 @@
+"""A trial's episodes on a pool of Ray actors: one environment per actor, whole episodes per call.
+
+The library runs episodes through an injected `map_episodes(fn, jobs)`; this module provides one
+that runs on Ray (the only executor code that imports ray):
+
+    with EpisodeActorPool(num_workers=4) as pool:        # actors live as long as the pool
+        episodes = run_episodes(env_name, geometry, graph, cfg, seed, map_episodes=pool)
+
+    run_episodes(..., map_episodes=ray_map_episodes(4))  # a pool per call, closed after it
+
+Each actor reserves one CPU, runs with single-threaded numerics and keeps one environment per env
+name (the library's per-process cache), so a call is a whole episode (tens of milliseconds), never a
+step. Results come back in job order. An actor that dies (its process exits, it is killed) is
+replaced and its episode rerun, up to `max_attempts` tries per episode; an exception raised by an
+episode itself is not retried but raised here, since rerunning a deterministic episode repeats it.
+A plain list of actors with `ray.wait` is used rather than `ray.util.ActorPool` (a DeveloperAPI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ray
+from ray.exceptions import RayActorError
+
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@ray.remote(num_cpus=1)
+class EpisodeWorker:
+    """One process, one environment per env name (mopjepa.execute.cached_env), episodes on demand."""
+
+    def __init__(self):
+        # The runtime env sets these before the process starts (so BLAS reads them when numpy loads);
+        # repeated here for anything the worker itself launches.
+        os.environ.update(SINGLE_THREADED)
+
+    def run(self, fn: Callable[[Any], Any], job: Any) -> Any:
+        return fn(job)
+
+    def describe(self) -> dict[str, Any]:
+        """The worker's pid and thread settings (for tests and diagnostics)."""
+        return {"pid": os.getpid(), **{name: os.environ.get(name) for name in SINGLE_THREADED}}
+
+
+class EpisodeActorPool:
+    """A `map_episodes` callable backed by `num_workers` actors (0: one per CPU Ray has available)."""
+
+    def __init__(self, num_workers: int = 0, max_attempts: int = 3):
+        if not ray.is_initialized():
+            raise RuntimeError("EpisodeActorPool needs a running Ray (call ray.init first)")
+        if num_workers < 0 or max_attempts < 1:
+            raise ValueError(f"num_workers >= 0, max_attempts >= 1 needed: got {num_workers}, {max_attempts}")
+        if num_workers == 0:
+            num_workers = max(1, int(ray.available_resources().get("CPU", 1)))
+        self.max_attempts = max_attempts
+        self.replaced = 0
+        """Actors that died and were replaced over the pool's life."""
+        self.actors = [self._spawn() for _ in range(num_workers)]
+
+    @staticmethod
+    def _spawn():
+        return EpisodeWorker.options(runtime_env={"env_vars": SINGLE_THREADED}).remote()
+
+    def _replace(self, slot: int) -> None:
+        ray.kill(self.actors[slot], no_restart=True)  # no-op for a dead actor; stops an unreachable one
+        self.actors[slot] = self._spawn()
+        self.replaced += 1
+
+    def __call__(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+        """[fn(job) for job in jobs], computed on the actors, in job order."""
+        if not self.actors:
+            raise RuntimeError("the pool is closed")
+        jobs = list(jobs)
+        results: list[Any] = [None] * len(jobs)
+        attempts = [0] * len(jobs)
+        fn_ref = ray.put(fn)
+        waiting = deque(range(len(jobs)))
+        idle = deque(range(len(self.actors)))
+        running: dict[ray.ObjectRef, tuple[int, int]] = {}  # ref -> (actor slot, job index)
+        while waiting or running:
+            while waiting and idle:
+                slot, index = idle.popleft(), waiting.popleft()
+                attempts[index] += 1
+                running[self.actors[slot].run.remote(fn_ref, jobs[index])] = (slot, index)
+            (ref,), _ = ray.wait(list(running), num_returns=1)
+            slot, index = running.pop(ref)
+            try:
+                results[index] = ray.get(ref)
+            except RayActorError as error:
+                if attempts[index] >= self.max_attempts:
+                    raise RuntimeError(f"job {index} lost its actor {attempts[index]} times "
+                                       f"(max_attempts={self.max_attempts})") from error
+                self._replace(slot)
+                waiting.appendleft(index)
+            idle.append(slot)
+        return results
+
+    def describe(self) -> list[dict[str, Any]]:
+        return ray.get([actor.describe.remote() for actor in self.actors])
+
+    def close(self) -> None:
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        self.actors = []
+
+    def __enter__(self) -> EpisodeActorPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def ray_map_episodes(num_workers: int = 0, max_attempts: int = 3) -> Callable[[Callable, Sequence], list]:
+    """A `map_episodes` that starts a pool for each call (at most one actor per job) and closes it after."""
+
+    def map_episodes(fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+        jobs = list(jobs)
+        if not jobs:
+            return []
+        workers = num_workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        with EpisodeActorPool(min(workers, len(jobs)), max_attempts) as pool:
+            return pool(fn, jobs)
+
+    return map_episodes
