@@ -87,7 +87,9 @@ def prepare_cells(cfg: TrialConfig, task: TaskData) -> CellData:
     return build_cell_data(task, cfg.data.holdout_fraction, cfg.data.mode_threshold, numpy_rng(cfg.seed, "holdout"))
 
 
-def train_model(cfg: TrialConfig, cells: CellData, on_metrics: MetricsCallback | None) -> tuple[WorldModel, TrainSummary]:
+def train_model(
+    cfg: TrialConfig, cells: CellData, on_metrics: MetricsCallback | None
+) -> tuple[WorldModel, TrainSummary]:
     examples = cells.train_examples
     action = examples.action if cfg.data.context_action else None
     model = WorldModel.build(
@@ -200,13 +202,21 @@ def edge_rows(blind: BlindGraph, cells: CellData) -> list[dict]:
     rows = []
     for name, graph in (("raw", blind.raw), ("gated", blind.gated_graph)):
         for source, target, weight, cost in zip(graph.source, graph.target, graph.weight, graph.cost, strict=True):
-            rows.append({
-                "graph": name, "source": int(source), "target": int(target),
-                "source_i": int(free[source, 0]), "source_j": int(free[source, 1]),
-                "target_i": int(free[target, 0]), "target_j": int(free[target, 1]),
-                "weight": float(weight), "cost": float(cost),
-                "real": bool(cells.truth[source, target]), "heldout": bool(cells.heldout[source, target]),
-            })
+            rows.append(
+                {
+                    "graph": name,
+                    "source": int(source),
+                    "target": int(target),
+                    "source_i": int(free[source, 0]),
+                    "source_j": int(free[source, 1]),
+                    "target_i": int(free[target, 0]),
+                    "target_j": int(free[target, 1]),
+                    "weight": float(weight),
+                    "cost": float(cost),
+                    "real": bool(cells.truth[source, target]),
+                    "heldout": bool(cells.heldout[source, target]),
+                }
+            )
     return rows
 
 
@@ -216,9 +226,17 @@ def output_rows(blind: BlindGraph, queries: CellQueries) -> list[dict]:
     similarity = np.einsum("nkd,md->nkm", queries.latents, reference).astype(np.float32)  # [N, K, N]
     num_cells, K = queries.weights.shape
     return [
-        {"query": "context", "cell": n, "output": k, "weight": float(queries.weights[n, k]),
-         "gated": bool(blind.gated[n, k]), "decoded": int(blind.decoded[n, k]), "similarity": similarity[n, k].tolist()}
-        for n in range(num_cells) for k in range(K)
+        {
+            "query": "context",
+            "cell": n,
+            "output": k,
+            "weight": float(queries.weights[n, k]),
+            "gated": bool(blind.gated[n, k]),
+            "decoded": int(blind.decoded[n, k]),
+            "similarity": similarity[n, k].tolist(),
+        }
+        for n in range(num_cells)
+        for k in range(K)
     ]
 
 
@@ -226,9 +244,16 @@ def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
     """The trial's rows per result table (see mopjepa.results.schema)."""
     episodes = [
         {
-            "task_id": e.task_id, "episode": e.episode, "episode_seed": e.seed, "success": bool(e.success),
-            "steps": e.steps, "replans": e.replans, "dropped_edges": e.dropped_edges,
-            "added_edges": e.added_edges, "path_length": e.path_length, "used_fallback": bool(e.used_fallback),
+            "task_id": e.task_id,
+            "episode": e.episode,
+            "episode_seed": e.seed,
+            "success": bool(e.success),
+            "steps": e.steps,
+            "replans": e.replans,
+            "dropped_edges": e.dropped_edges,
+            "added_edges": e.added_edges,
+            "path_length": e.path_length,
+            "used_fallback": bool(e.used_fallback),
             "teleports": e.teleports,
         }
         for e in summary.episodes

@@ -36,10 +36,16 @@ def git_commit() -> str:
 
     repo = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("MOPJEPA_GIT_COMMIT", "unknown")
@@ -66,9 +72,26 @@ def parse_config_overrides(arm: str, extra: list[str]) -> dict:
 
 
 HEADLINE = (
-    "plan_all", "goal_found", "realroute", "goal_realroute", "precision", "recall", "precision_heldout",
-    "recall_heldout", "cov_r", "cov_r_raw", "cov_p", "shuffle", "two_step", "plan_all_raw", "realroute_raw",
-    "precision_raw", "exec_success", "exec_fallback", "train_examples_per_s", "seconds",
+    "plan_all",
+    "goal_found",
+    "realroute",
+    "goal_realroute",
+    "precision",
+    "recall",
+    "precision_heldout",
+    "recall_heldout",
+    "cov_r",
+    "cov_r_raw",
+    "cov_p",
+    "shuffle",
+    "two_step",
+    "plan_all_raw",
+    "realroute_raw",
+    "precision_raw",
+    "exec_success",
+    "exec_fallback",
+    "train_examples_per_s",
+    "seconds",
 )
 
 

@@ -54,13 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     identity = trial_id(cfg)
     try:
         with tqdm_progress(f"preparing {cfg.data.task}", unit="episode") as progress:
-            task = load_task_data(cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download,
-                                  progress=progress)
+            task = load_task_data(
+                cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download, progress=progress
+            )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps "
-          f"({task.data_source} data {task.data_hash[:12]})")
+    print(
+        f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps "
+        f"({task.data_source} data {task.data_hash[:12]})"
+    )
     with tqdm_progress("training", unit="step") as progress:
         hooks = TrialHooks(on_train_metrics=lambda step, _: progress(step, cfg.train.steps))
         summary = run_trial(cfg, task, workdir=out / "trials" / identity, hooks=hooks)
