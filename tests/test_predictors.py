@@ -30,7 +30,11 @@ def batch(context_dim: int = D, seed: int = 1):
 
 
 def test_registry_matches_configs():
-    assert set(PREDICTORS) == set(PREDICTOR_CONFIGS) == {"dense", "m3", "var", "mdn", "mop", "codebook", "ensemble"}
+    assert (
+        set(PREDICTORS)
+        == set(PREDICTOR_CONFIGS)
+        == {"dense", "m3", "var", "mdn", "mop", "codebook", "ensemble"}
+    )
 
 
 @pytest.mark.parametrize("arm", sorted(PREDICTORS))
