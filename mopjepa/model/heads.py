@@ -18,8 +18,9 @@ from torch import nn
 
 
 def activation(x: torch.Tensor) -> torch.Tensor:
-    """The hidden nonlinearity of every MLP in the model."""
-    return F.gelu(x)
+    """The hidden nonlinearity of every MLP in the model: SiLU, smooth like GELU (no dead units under
+    winner-take-all) at a fraction of its CPU cost (erf-GELU was ~40% of a K = 16 MoP step)."""
+    return F.silu(x)
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) -> nn.Parameter:

@@ -14,15 +14,21 @@ Distances are the cosine distance l(u, v) = 1 - u.v on unit vectors (Eq. 2).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from mopjepa.config import PredictorConfig
 from mopjepa.model.encoder import unit
 
-__all__ = ["Predictor", "cosine_distance", "entropy", "kl_to_uniform", "straight_through_balance", "unit"]
+__all__ = [
+    "Predictor",
+    "cosine_distance",
+    "entropy",
+    "kl_to_uniform",
+    "straight_through_balance",
+    "uniform_weights",
+    "unit",
+]
 
 
 class Predictor(nn.Module):
@@ -101,7 +107,3 @@ def straight_through_balance(
 def uniform_weights(B: int, K: int, like: torch.Tensor) -> torch.Tensor:
     """[B, K] all 1/K."""
     return torch.full((B, K), 1.0 / K, dtype=like.dtype, device=like.device)
-
-
-def max_entropy(K: int) -> float:
-    return math.log(K)
