@@ -168,11 +168,16 @@ class MoPConfig(PredictorConfig):
     """Fraction of the step budget spent soft for 'warmup'/'anneal' (the paper's slow anneal: 0.8)."""
     soft_temperature: float = 0.1
     """Softmin temperature over head distances while the assignment is soft."""
+    bal_temperature: float = 0.1
+    """Softmin temperature of the differentiable head-usage surrogate that carries the load balance's
+    gradient (hard usage has none); the balance term's value is still Eq. (6)'s KL of hard usage."""
 
     def __post_init__(self):
         super().__post_init__()
         _positive_int(self, "K")
         _non_negative(self, "lam_route", "lam_bal")
+        _check(_is_number(self.bal_temperature) and self.bal_temperature > 0,
+               "bal_temperature", self.bal_temperature, "> 0")
         _check(self.assignment in ASSIGNMENTS, "assignment", self.assignment, f"one of {ASSIGNMENTS}")
         _check(0.0 <= self.warmup_fraction <= 1.0, "warmup_fraction", self.warmup_fraction, "in [0, 1]")
         _check(_is_number(self.soft_temperature) and self.soft_temperature > 0,
@@ -185,10 +190,17 @@ class CodebookConfig(PredictorConfig):
 
     K: int = 8
     """Number of codebook vectors."""
+    lam_bal: float = 0.1
+    """Weight of MoP's load balance on codeword usage (keeps codewords alive; 0 = plain WTA)."""
+    bal_temperature: float = 0.1
+    """Softmin temperature of the usage surrogate, as in MoPConfig."""
 
     def __post_init__(self):
         super().__post_init__()
         _positive_int(self, "K")
+        _non_negative(self, "lam_bal")
+        _check(_is_number(self.bal_temperature) and self.bal_temperature > 0,
+               "bal_temperature", self.bal_temperature, "> 0")
 
 
 @dataclass(frozen=True)

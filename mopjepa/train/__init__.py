@@ -1,1 +1,15 @@
-"""train"""
+"""Training: the three-step JEPA loop (``loop``) and checkpoints (``checkpoint``)."""
+
+from mopjepa.train.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from mopjepa.train.loop import NonFiniteLossError, TrainSummary, make_optimizer, train
+
+__all__ = [
+    "CheckpointError",
+    "NonFiniteLossError",
+    "TrainSummary",
+    "load_checkpoint",
+    "load_into",
+    "make_optimizer",
+    "save_checkpoint",
+    "train",
+]

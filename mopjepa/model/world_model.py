@@ -1,0 +1,114 @@
+"""The JEPA world model of one trial: online encoder f_theta, EMA target f_xi, and one predictor arm.
+
+    z  = f_theta(s)/|f_theta(s)|,  z+ = sg(f_xi(s+)/|f_xi(s+)|),  c = [z, a]      (Eq. 1)
+
+Only the predictor differs between arms; the loss is the arm's own. The context carries the action
+only when the trial's ``context_action`` is on (action_dim may be 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from mopjepa.config import TrialConfig
+from mopjepa.model.encoder import Encoder, ema_update, make_target
+from mopjepa.model.predictors import Predictor, build_predictor
+from mopjepa.seeding import torch_generator
+
+
+class WorldModel(nn.Module):
+    def __init__(self, config: TrialConfig, encoder: Encoder, predictor: Predictor, action_dim: int):
+        super().__init__()
+        self.config = config
+        self.obs_dim = encoder.obs_dim
+        self.action_dim = action_dim
+        """p: the action part of the context (0 unless context_action is on)."""
+        self.encoder = encoder
+        self.target_encoder = make_target(encoder)
+        self.predictor = predictor
+        self.sample_generator = torch_generator(config.seed, "samples")
+        """Default generator of sampling arms (var), seeded from the trial's 'samples' stream."""
+
+    @classmethod
+    def build(
+        cls,
+        cfg: TrialConfig,
+        obs_dim: int,
+        action_dim: int,
+        feature_mean: np.ndarray,
+        feature_std: np.ndarray,
+        generator: torch.Generator | None = None,
+    ) -> WorldModel:
+        """A freshly initialized model. ``action_dim`` is the dataset's; it enters the context only
+        when ``cfg.data.context_action``. ``generator`` defaults to the trial's 'init' stream."""
+        if generator is None:
+            generator = torch_generator(cfg.seed, "init")
+        context_action_dim = action_dim if cfg.data.context_action else 0
+        if cfg.data.context_action and action_dim < 1:
+            raise ValueError(f"context_action is on but the dataset has action_dim={action_dim}")
+        encoder = Encoder(obs_dim, cfg.encoder, feature_mean, feature_std, generator)
+        latent_dim = cfg.encoder.latent_dim
+        predictor = build_predictor(
+            cfg.arm, cfg.predictor, latent_dim + context_action_dim, latent_dim, generator
+        )
+        return cls(cfg, encoder, predictor, context_action_dim)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.encoder.latent_dim
+
+    @property
+    def num_outputs(self) -> int:
+        """K: outputs per context that successors() returns."""
+        return self.predictor.num_outputs
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Online latent z [B, D] (unit) of raw observations [B, obs_dim]."""
+        return self.encoder(obs)
+
+    @torch.no_grad()
+    def encode_target(self, obs: torch.Tensor) -> torch.Tensor:
+        """Target latent sg(f_xi(s)/|f_xi(s)|) [B, D] of raw observations [B, obs_dim]."""
+        return self.target_encoder(obs)
+
+    def context(self, z: torch.Tensor, action: torch.Tensor | None = None) -> torch.Tensor:
+        """c = [z, a] [B, D + p]; a must be given exactly when the model has an action context."""
+        if self.action_dim == 0:
+            if action is not None:
+                raise ValueError(
+                    "this model's context has no action (context_action is off), but one was given"
+                )
+            return z
+        if action is None or action.shape != (z.shape[0], self.action_dim):
+            got = None if action is None else list(action.shape)
+            raise ValueError(
+                f"context_action is on: need action [{z.shape[0]}, {self.action_dim}], got {got}"
+            )
+        return torch.cat([z, action], dim=-1)
+
+    def successors(
+        self, z: torch.Tensor, action: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The successor set of Eq. (7) from context latents z [B, D]: (latents [B, K, D], weights [B, K])."""
+        generator = self.sample_generator if generator is None else generator
+        return self.predictor.successors(self.context(z, action), generator)
+
+    def predict(
+        self, obs: torch.Tensor, action: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """successors(encode(obs), action): raw observations [B, obs_dim] -> ([B, K, D], [B, K])."""
+        return self.successors(self.encode(obs), action, generator)
+
+    def loss(
+        self, obs: torch.Tensor, next_obs: torch.Tensor, action: torch.Tensor | None, progress: float
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The arm's loss on a batch of raw (s, s+, a): (scalar, named terms)."""
+        z = self.encode(obs)  # [B, D]
+        z_plus = self.encode_target(next_obs)  # [B, D], no gradient
+        return self.predictor.loss(self.context(z, action), z_plus, progress)
+
+    def ema_update(self, tau: float) -> None:
+        """xi <- tau xi + (1 - tau) theta (Eq. 3), after each optimizer step."""
+        ema_update(self.target_encoder, self.encoder, tau)

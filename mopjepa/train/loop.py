@@ -1,0 +1,112 @@
+"""The JEPA training loop: a step-based budget, each step in ijepa's three labelled parts.
+
+    Step 1. forward: online context latents z = f_theta(s), targets z+ = sg(f_xi(s+)), c = [z, a]
+    Step 2. the arm's own loss, backward, AdamW step on (theta, phi)
+    Step 3. EMA update of the target encoder, xi <- tau xi + (1 - tau) theta
+
+The loop knows nothing about arms (no ``if arm == ...``): every arm answers ``predictor.loss``.
+Every ``log_every`` steps (and at the last step) ``callback(step, metrics)`` receives the means over
+the steps since the previous call, namespaced ``train/loss``, ``train/<term>`` (the arm's loss terms
+and diagnostics such as ``train/head_usage_entropy``, ``train/router_entropy``) and
+``train/examples_per_s``. A non-finite loss or term stops training with ``NonFiniteLossError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from mopjepa.config import TrainConfig
+from mopjepa.data.sampler import BatchSampler
+from mopjepa.model.world_model import WorldModel
+
+MetricsCallback = Callable[[int, dict[str, float]], None]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss or one of its named terms became NaN or infinite; the message names step and term."""
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    steps: int
+    final_metrics: dict[str, float]
+    """The metrics of the last callback window (the same dict the callback received last)."""
+    seconds: float
+    examples_per_s: float
+
+
+def make_optimizer(model: WorldModel, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW on the online encoder and the predictor; the target encoder only moves by EMA."""
+    params = [*model.encoder.parameters(), *model.predictor.parameters()]
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def check_finite(step: int, names: list[str], values: torch.Tensor) -> None:
+    """Raise NonFiniteLossError naming every non-finite entry of `values` [T] (names[i] for values[i])."""
+    finite = torch.isfinite(values)
+    if bool(finite.all()):
+        return
+    bad = [
+        f"{name}={value:.4g}"
+        for name, value, ok in zip(names, values.tolist(), finite.tolist(), strict=True)
+        if not ok
+    ]
+    raise NonFiniteLossError(
+        f"training diverged at step {step}: non-finite loss term(s) {', '.join(bad)} "
+        f"(all terms: {dict(zip(names, values.tolist(), strict=True))})"
+    )
+
+
+def train(
+    model: WorldModel,
+    sampler: BatchSampler,
+    cfg: TrainConfig,
+    callback: MetricsCallback | None = None,
+) -> TrainSummary:
+    """Train `model` in place for cfg.steps steps on minibatches from `sampler`."""
+    if sampler.batch_size != cfg.batch_size:
+        raise ValueError(
+            f"sampler batch size {sampler.batch_size} != TrainConfig.batch_size {cfg.batch_size}"
+        )
+    optimizer = make_optimizer(model, cfg)
+    model.train()
+    names: list[str] | None = None
+    window_sum, window_steps, metrics = None, 0, {}
+    start = window_start = time.perf_counter()
+    for step in range(cfg.steps):
+        obs, next_obs, action = sampler.sample()  # [B, obs_dim], [B, obs_dim], [B, p] | None
+        progress = step / cfg.steps
+
+        # Step 1. forward: online context latents and stop-gradient target latents (Eq. 1)
+        z = model.encode(obs)  # [B, D]
+        z_plus = model.encode_target(next_obs)  # [B, D]
+        context = model.context(z, action)  # [B, D + p]
+
+        # Step 2. the arm's loss, backward, AdamW step
+        loss, terms = model.predictor.loss(context, z_plus, progress)
+        names = names or ["loss", *terms]
+        values = torch.stack([loss.detach(), *terms.values()])  # [T]
+        check_finite(step + 1, names, values)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+        # Step 3. momentum update of the target encoder (Eq. 3)
+        model.ema_update(cfg.ema_tau)
+
+        window_sum = values if window_sum is None else window_sum + values
+        window_steps += 1
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+            now = time.perf_counter()
+            means = (window_sum / window_steps).tolist()
+            metrics = {f"train/{name}": value for name, value in zip(names, means, strict=True)}
+            metrics["train/examples_per_s"] = window_steps * cfg.batch_size / (now - window_start)
+            if callback is not None:
+                callback(step + 1, metrics)
+            window_sum, window_steps, window_start = None, 0, now
+    seconds = time.perf_counter() - start
+    return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds)
