@@ -347,11 +347,6 @@ class TrialConfig:
         _check(type(self.predictor) is expected, "predictor", type(self.predictor).__name__,
                f"{expected.__name__} for arm {self.arm!r}")
 
-    @property
-    def K(self) -> int:
-        """Number of outputs the planner receives (1 for dense, S samples for var)."""
-        return getattr(self.predictor, "K", getattr(self.predictor, "num_samples", 1))
-
     @classmethod
     def allowed_keys(cls, arm: str) -> list[str]:
         _check(arm in PREDICTOR_CONFIGS, "arm", arm, f"one of {sorted(PREDICTOR_CONFIGS)}")

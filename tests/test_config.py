@@ -40,12 +40,6 @@ def test_bad_configs_fail_before_any_work_naming_field_value_and_allowed(flat, f
     assert fragment in str(error.value)
 
 
-def test_planner_output_count_per_arm():
-    assert TrialConfig.from_flat({"arm": "dense"}).K == 1
-    assert TrialConfig.from_flat({"arm": "var", "num_samples": 5}).K == 5
-    assert TrialConfig.from_flat({"arm": "mop", "K": 16}).K == 16
-
-
 def test_configs_are_frozen():
     cfg = TrialConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
