@@ -401,7 +401,9 @@ def flat_key_types(arm: str | None = None) -> dict[str, type]:
     types_by_key: dict[str, Any] = {"arm": str, "seed": int}
     parts = [_component_type(name) for name in _COMPONENTS] + [PREDICTOR_CONFIGS[a] for a in arms]
     for part in parts:
-        for key, hint in typing.get_type_hints(part).items():
+        hints = typing.get_type_hints(part)
+        for key in (f.name for f in dataclasses.fields(part)):
+            hint = hints[key]
             if isinstance(hint, types.UnionType):
                 hint = typing.get_args(hint)[0]
             types_by_key.setdefault(key, hint)
