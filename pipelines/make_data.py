@@ -18,9 +18,7 @@ from pipelines.common import DEFAULT_DATASET_DIR, tqdm_progress  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", help="OGBench locomaze dataset name, e.g. pointmaze-medium-stitch-v0")
     parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="regeneration seed (default: %(default)s)")

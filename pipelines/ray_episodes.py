@@ -92,8 +92,9 @@ class EpisodeActorPool:
                 results[index] = ray.get(ref)
             except RayActorError as error:
                 if attempts[index] >= self.max_attempts:
-                    raise RuntimeError(f"job {index} lost its actor {attempts[index]} times "
-                                       f"(max_attempts={self.max_attempts})") from error
+                    raise RuntimeError(
+                        f"job {index} lost its actor {attempts[index]} times (max_attempts={self.max_attempts})"
+                    ) from error
                 self._replace(slot)
                 waiting.appendleft(index)
             idle.append(slot)

@@ -78,8 +78,9 @@ class Tracker:
 
     # -- trial side -----------------------------------------------------------------------------
 
-    def start_trial(self, experiment_id: str, parent_id: str, trial_id: str, run_name: str,
-                    tags: dict[str, str]) -> str:
+    def start_trial(
+        self, experiment_id: str, parent_id: str, trial_id: str, run_name: str, tags: dict[str, str]
+    ) -> str:
         """The child run of a trial: a new one, or the same one again when the trial reruns."""
         found = self._search(experiment_id, f"tags.trial_id = '{trial_id}'")
         found = [run for run in found if run.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent_id]

@@ -1,0 +1,166 @@
+"""One matrix cell inside a Ray Tune trial: the library's run_trial, plus Parquet, MLflow and Tune reports.
+
+Imported by Ray workers. It touches Ray only through `ray.tune.report`, so the Tune adapter lives in
+full_matrix.py. A trial whose metrics file already exists (a finished trial of a resumed or re-run
+experiment) reports its stored result and does no work: rows are never duplicated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HEADLINE_KEYS = {
+    ("plan_all", ""): "plan_all",
+    ("realroute", ""): "realroute",
+    ("precision", ""): "precision",
+    ("goal_realroute", ""): "goal_realroute",
+    ("cov_r", "branching"): "cov_r",
+    ("cov_r", "teleport"): "cov_r_teleport",
+    ("shuffle", "branching"): "shuffle",
+    ("exec_success", ""): "exec_success",
+}
+
+
+@dataclass(frozen=True)
+class MatrixContext:
+    """What every trial of one experiment shares (plain values: it travels inside Tune's config)."""
+
+    experiment: str
+    preset: str
+    results_root: str
+    trials_root: str
+    tracking_uri: str
+    mlflow_experiment_id: str
+    parent_run_id: str
+    git_commit: str
+    cpus_per_trial: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@functools.lru_cache(maxsize=4)
+def _task_data(task: str, dataset_dir: str, data_seed: int, download: bool):
+    from mopjepa.data import load_task_data
+
+    return load_task_data(task, dataset_dir, data_seed, download)
+
+
+def stored_headline(results_root: Path, trial_id: str) -> dict[str, float] | None:
+    """The headline metrics of a finished trial, read back from its Parquet metrics file."""
+    import pyarrow.dataset as ds
+
+    from mopjepa.results import read_table
+
+    frame = read_table(results_root, "metrics", ds.field("trial_id") == trial_id)
+    if frame.empty:
+        return None
+    values = {(row.metric, row.key): row.value for row in frame.itertuples()}
+    return {name: values[key] for key, name in HEADLINE_KEYS.items() if key in values}
+
+
+def headline(metrics: list[dict]) -> dict[str, float]:
+    values = {(row["metric"], row["key"]): row["value"] for row in metrics}
+    return {name: values[key] for key, name in HEADLINE_KEYS.items() if key in values}
+
+
+def run_matrix_trial(config: dict) -> None:
+    """The Tune trainable: config = {"flat": a preset's trial, "context": MatrixContext.as_dict()}."""
+    import torch
+    from ray import tune
+
+    from mopjepa.config import TrialConfig
+    from mopjepa.results import Lineage, trial_id
+
+    context = MatrixContext(**config["context"])
+    cfg = TrialConfig.from_flat(config["flat"])
+    identity = trial_id(cfg)
+    torch.set_num_threads(max(1, context.cpus_per_trial))
+    stored = stored_headline(Path(context.results_root), identity)
+    if stored is not None:
+        tune.report({**stored, "trial_id": identity, "skipped": 1, "seconds": 0.0})
+        return
+
+    from mopjepa.experiment import TrialHooks, run_trial, summary_tables
+    from mopjepa.results import trial_file, write_trial_tables
+    from pipelines.tracking import Tracker
+
+    start = time.perf_counter()
+    task = _task_data(cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download)
+    tracker = Tracker(context.tracking_uri, context.experiment)
+    tags = {
+        "git_commit": context.git_commit,
+        "data_hash": task.data_hash,
+        "data_source": task.data_source,
+        "preset": context.preset,
+        "task": cfg.data.task,
+        "arm": cfg.arm,
+        "seed": str(cfg.seed),
+    }
+    run_id = tracker.start_trial(
+        context.mlflow_experiment_id, context.parent_run_id, identity, _run_name(cfg, identity), tags
+    )
+    tracker.log_params(run_id, cfg.to_flat())
+    try:
+        map_episodes = _episode_map(cfg.execute.execute_workers)
+        hooks = TrialHooks(map_episodes=map_episodes)
+        workdir = Path(context.trials_root) / identity
+        summary = run_trial(cfg, task, workdir=workdir, hooks=hooks)
+        lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit)
+        write_trial_tables(Path(context.results_root), summary_tables(summary), lineage.columns(cfg))
+        tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in summary.training])
+        tracker.log_metrics(run_id, [(_metric_key(row), row["value"], 0) for row in summary.metrics])
+        if summary.checkpoint is not None:
+            tracker.log_artifact(run_id, summary.checkpoint)
+        edges = trial_file(Path(context.results_root), "edges", cfg.data.task, cfg.arm, identity)
+        if edges.exists():
+            tracker.log_artifact(run_id, edges)
+    except BaseException:
+        tracker.finish(run_id, failed=True)
+        raise
+    tracker.finish(run_id)
+    tune.report(
+        {**headline(summary.metrics), "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
+    )
+
+
+def _metric_key(row: dict) -> str:
+    """eval/<metric>[/<key>], MLflow-safe."""
+    return f"eval/{row['metric']}" + (f"/{row['key']}" if row["key"] else "")
+
+
+def _run_name(cfg, identity: str) -> str:
+    k = getattr(cfg.predictor, "K", None)
+    return f"{cfg.arm}{'' if k is None else f'-K{k}'}-{cfg.data.task.split('-')[1]}-s{cfg.seed}-{identity}"
+
+
+def _episode_map(workers: int):
+    """Serial episodes inside the trial, or a pool of `workers` Ray actors (in the trial's own bundles)."""
+    from mopjepa.execute import serial_map
+
+    if workers <= 0:
+        return serial_map
+    from pipelines.ray_episodes import ray_map_episodes
+
+    return ray_map_episodes(workers)
+
+
+def trial_label(flat: dict) -> str:
+    extras = " ".join(
+        f"{k}={v}"
+        for k, v in flat.items()
+        if k not in ("task", "arm", "seed", "dataset_dir", "download", "execute_workers")
+    )
+    return f"{flat['arm']:<8} {flat['task']:<32} seed {flat['seed']} {extras}".rstrip()
+
+
+def environment_threads(cpus: int) -> dict[str, str]:
+    """Thread pools sized to a trial's CPUs (Ray sets OMP only; MKL and OpenBLAS need it too)."""
+    value = str(max(1, cpus))
+    return {name: value for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")} | {
+        "RAY_CHDIR_TO_TRIAL_DIR": "0"
+    }

@@ -1,0 +1,137 @@
+"""The Ray Tune adapter: a fixed grid over a preset's explicit trial list, restore, retries, progress.
+
+Ray's API churns (tune.report / RunConfig moved twice since 2.7), so every Tune call of the matrix
+lives in this file: `tune.Tuner` + `tune.RunConfig` + `tune.FailureConfig` + `tune.Callback` as of Ray 2.60.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+from ray import tune
+
+from pipelines.matrix_trial import MatrixContext, environment_threads, run_matrix_trial, trial_label
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Outcome:
+    finished: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ProgressLines(tune.Callback):
+    """One line per finished (or failed, or retried) trial, counted from the trials' own states so the
+    count stays right after a restore."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def _done(self, trials) -> int:
+        return sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        result = trial.last_result or {}
+        scores = "  ".join(
+            f"{k}={result[k]:.3f}"
+            for k in ("plan_all", "realroute", "precision", "exec_success")
+            if isinstance(result.get(k), float)
+        )
+        status = "already done" if result.get("skipped") else f"{result.get('seconds', 0.0):.0f} s"
+        print(
+            f"[{self._done(trials)}/{self.total}] {trial_label(trial.config['flat'])}: {scores} ({status})", flush=True
+        )
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        print(
+            f"[{self._done(trials)}/{self.total}] FAILED {trial_label(trial.config['flat'])}: "
+            f"{_first_line(trial.error_file)}",
+            flush=True,
+        )
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        print(f"retrying {trial_label(trial.config['flat'])} after: {_first_line(trial.error_file)}", flush=True)
+
+
+def _first_line(error_file: str | None) -> str:
+    if not error_file or not os.path.exists(error_file):
+        return "unknown error"
+    lines = [line for line in Path(error_file).read_text().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
+    """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here."""
+    if ray.is_initialized():
+        return
+    if "RAY_ADDRESS" in os.environ and local_cpus is None:
+        ray.init()  # inside `ray job submit`: the job's runtime env carries the working dir
+        return
+    env = environment_threads(cpus_per_trial)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    if local_cpus is not None:
+        ray.init(address="local", num_cpus=local_cpus, runtime_env={"env_vars": env}, include_dashboard=False)
+    else:
+        ray.init(runtime_env={"env_vars": env})
+
+
+def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args) -> Outcome:
+    connect(args.local_cpus, args.cpus_per_trial)
+    bundles = [{"CPU": args.cpus_per_trial}] + [{"CPU": 1}] * args.execute_workers
+    trainable = tune.with_resources(run_matrix_trial, tune.PlacementGroupFactory(bundles))
+    param_space = {"flat": tune.grid_search(trials), "context": context.as_dict()}
+    tune_dir = experiment_dir / "tune"
+    if tune.Tuner.can_restore(str(tune_dir)):
+        print(f"resuming the interrupted experiment in {tune_dir}", flush=True)
+        tuner = tune.Tuner.restore(
+            str(tune_dir),
+            trainable=trainable,
+            param_space=param_space,
+            resume_unfinished=True,
+            resume_errored=False,
+            restart_errored=True,
+        )
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=args.max_concurrent or None,
+                trial_name_creator=_trial_name,
+                trial_dirname_creator=_trial_name,
+            ),
+            run_config=tune.RunConfig(
+                name="tune",
+                storage_path=str(experiment_dir),
+                failure_config=tune.FailureConfig(max_failures=args.max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                callbacks=[ProgressLines(len(trials))],
+                verbose=0,
+            ),
+        )
+    grid = tuner.fit()
+    outcome = Outcome()
+    for result in grid:
+        label = trial_label(result.config["flat"]) if result.config else "unknown trial"
+        if result.error is not None:
+            message = str(result.error).strip().splitlines()
+            outcome.failed.append((label, message[-1] if message else type(result.error).__name__))
+        else:
+            outcome.finished += 1
+            outcome.skipped += int(result.metrics.get("skipped", 0))
+    sys.stdout.flush()
+    return outcome
+
+
+def _trial_name(trial) -> str:
+    from mopjepa.config import TrialConfig
+    from mopjepa.results import trial_id
+
+    flat = trial.config["flat"]
+    return f"{flat['arm']}-{flat['task'].split('-')[1]}-s{flat['seed']}-{trial_id(TrialConfig.from_flat(flat))}"
