@@ -89,7 +89,7 @@ def run_matrix_trial(config: dict) -> None:
     from mopjepa.results import trial_file, write_trial_tables
     from pipelines.tracking import Tracker
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     task = _task_data(cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download)
     tracker = Tracker(context.tracking_uri, context.experiment)
     tags = {
@@ -110,6 +110,9 @@ def run_matrix_trial(config: dict) -> None:
         hooks = TrialHooks(map_episodes=map_episodes)
         workdir = Path(context.trials_root) / identity
         summary = run_trial(cfg, task, workdir=workdir, hooks=hooks)
+        # The whole trial in this process, data loading included (benchmarks/ compares it to wall time).
+        summary.metrics.append({"metric": "seconds", "key": "trial_cpu", "value": time.process_time() - cpu_start})
+        summary.metrics.append({"metric": "seconds", "key": "trial_wall", "value": time.perf_counter() - start})
         lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit)
         write_trial_tables(Path(context.results_root), summary_tables(summary), lineage.columns(cfg))
         tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in summary.training])
