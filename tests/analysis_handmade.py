@@ -10,6 +10,7 @@ from mopjepa.results import Lineage, trial_id, write_trial_rows
 
 MED = "pointmaze-medium-stitch-v0"
 TEL = "pointmaze-teleport-navigate-v0"
+LARGE = "pointmaze-large-stitch-v0"
 BUDGET = {"steps": 100, "batch_size": 32}
 """Shared by every trial: the experiment's reference, not a deviation."""
 
@@ -30,12 +31,17 @@ TRIALS = [
     *[({"task": TEL, "arm": "mop", "seed": s},
        {("cov_r_raw", "teleport"): 1.0, ("cov_r", "teleport"): c, ("shuffle", "teleport"): sh})
       for s, c, sh in ((0, 0.5, 2.0), (1, 0.7, NAN))],
+    # Matched capacity: a larger step budget than every other trial's.
+    *[({"task": LARGE, "arm": "mop", "seed": s, "K": 16, "steps": 400}, {("realroute", ""): r})
+      for s, r in ((0, 0.2), (1, 0.3))],
+    *[({"task": LARGE, "arm": "mdn", "seed": s, "K": 16, "lam_bal": 0.1, "steps": 400}, {("realroute", ""): r})
+      for s, r in ((0, 0.1), (1, 0.12))],
 ]
 PLANNED_BUT_MISSING = {"task": MED, "arm": "var", "seed": 0}
 
 
 def flat_of(partial: dict) -> dict:
-    return {**partial, **BUDGET}
+    return {**BUDGET, **partial}
 
 
 def write_handmade(root: Path, with_manifest: bool = True) -> Path:

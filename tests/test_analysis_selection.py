@@ -44,11 +44,10 @@ def test_paper_preset_variants_feed_their_own_outputs(paper):
 
 def test_smoke_preset_budget_is_the_reference_and_the_k_sweep_stays_out():
     chosen = select(trials_frame(preset_trials("smoke")))
-    assert {arm: g.label for arm, g in chosen.main.items()} == {
-        "codebook": "codebook [K=4]", "dense": "dense", "mdn": "mdn [K=4]", "mop": "mop [K=4]"
-    }
-    assert chosen.budget() == {"batch_size": 64, "encoder_hidden": 64, "hidden_dim": 64, "latent_dim": 16,
-                               "steps": 150}
+    assert {arm: g.label for arm, g in chosen.main.items()} == {arm: arm for arm in ("codebook", "dense", "mdn", "mop")}
+    assert chosen.reference == {"K": 4, "batch_size": 64, "encoder_hidden": 64, "hidden_dim": 64, "latent_dim": 16,
+                                "steps": 150}
+    assert {g.label for g in chosen.others()} == {"mop [K=1]", "mop [K=2]"}
     assert [g.value("K") for g in k_sweep(chosen)] == [1, 2, 4]
     assert chosen.notes == ()
 
@@ -56,12 +55,24 @@ def test_smoke_preset_budget_is_the_reference_and_the_k_sweep_stays_out():
 def test_quick_preset_mains_have_no_deviations():
     chosen = select(trials_frame(preset_trials("quick")))
     assert all(not group.deviations for group in chosen.main.values())
-    assert chosen.budget()["steps"] == 3000
+    assert chosen.reference == {"steps": 3000}
+
+
+def test_a_larger_budget_is_a_deviation_even_when_no_trial_keeps_the_default():
+    task = "pointmaze-large-stitch-v0"
+    flats = [{"task": task, "arm": arm, "seed": seed, "steps": 100} for arm in ("mop", "mdn") for seed in (0, 1)]
+    flats += [{"task": task, "arm": "mop", "K": 16, "steps": 400}]
+    chosen = select(trials_frame(flats))
+    assert chosen.reference == {"steps": 100}
+    assert chosen.main["mop"].label == "mop"
+    assert [g.label for g in matched_capacity(chosen, "mop")] == ["mop [K=16, steps=400]"]
 
 
 def test_an_unresolvable_tie_is_reported():
     task = "pointmaze-teleport-navigate-v0"
     chosen = select(trials_frame([{"task": task, "arm": "mop", "K": 2}, {"task": task, "arm": "mop", "K": 3},
-                                  {"task": task, "arm": "dense"}]))
+                                  {"task": task, "arm": "mop", "lam_route": 0.5}]))
+    assert chosen.reference == {}  # K = 8 and lam_route = 1.0 are kept by some trial
     assert chosen.main["mop"].label == "mop [K=2]"
-    assert chosen.notes == ("main configuration of mop is ambiguous: took mop [K=2] over mop [K=3]",)
+    assert chosen.notes == ("main configuration of mop is ambiguous: took mop [K=2] over mop [K=3], "
+                            "mop [lam_route=0.5]",)

@@ -92,6 +92,10 @@ def test_table3_rows_without_data_are_marked(inputs):
 def test_table4_takes_the_best_mdn_of_the_grid_and_names_it(inputs):
     row = line_of(table4(inputs), "MDN (best of the K × lam_bal grid)")
     assert "| 0.200 ± 0.071 (n=2) [mdn [lam_bal=0.1]] | 0.134 ± 0.03 |" in row
+    matched = line_of(table4(inputs), "MoP-JEPA matched capacity [mop [K=16, steps=400]]")
+    assert matched.endswith("| — | — | — | — | 0.250 ± 0.071 (n=2) | 0.208 | — | — | — | — |")
+    mdn = line_of(table4(inputs), "MDN matched capacity [mdn [K=16, lam_bal=0.1, steps=400]]")
+    assert "| 0.110 ± 0.014 (n=2) | 0.095 |" in mdn
     published = line_of(table4(inputs), "QRL (published OGBench, external)")
     assert published.endswith("| n/a | 0.80 | n/a | 0.84 |")
 
@@ -119,7 +123,7 @@ def test_duplicate_seeds_of_one_configuration_fail_loudly():
 def test_partial_experiment_lists_its_missing_trials(experiment):
     assert [trial.trial_id for trial in experiment.missing] == [missing_trial_id()]
     assert experiment.missing[0].describe().startswith(f"{missing_trial_id()}: var on {MED}, seed 0")
-    assert len(experiment.trial_ids) == 14
+    assert len(experiment.trial_ids) == 18
 
 
 def test_renderings_escape_and_check_their_shape():

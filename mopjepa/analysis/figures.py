@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from mopjepa.analysis.paper import PAPER_ARMS, arm_label, task_label  # noqa: E402
@@ -148,12 +149,16 @@ def fig8(inputs: Inputs, directory: Path) -> Figure:
                 if np.isfinite(values).any():
                     ax.bar(x + offset, np.nanmean(values), 0.38, color=COLORS.get(arm, "gray"), alpha=alpha)
                     _dots(ax, x + offset, values)
+                paper = inputs.paper.get(("5", "text"), metric, task, arm)
+                if paper is not None and np.isfinite(paper.mean):
+                    ax.plot([x + offset - 0.17, x + offset + 0.17], [paper.mean] * 2, color="black", lw=2)
         ax.set_xticks(range(len(arms)), [arm_label(a).split(" (")[0] for a in arms], fontsize=8)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("cov_r of the teleport exits")
         ax.set_title(task_label(task), fontsize=9)
         ax.legend(handles=[Patch(color="gray", alpha=0.35, label="raw (all outputs)"),
-                           Patch(color="gray", label="π-gated (π > 0.5/K)")], fontsize=7)
+                           Patch(color="gray", label="π-gated (π > 0.5/K)"),
+                           Line2D([], [], color="black", lw=2, label="paper mean")], fontsize=7)
     fig.suptitle(caption + " (dots: seeds)", fontsize=10)
     return Figure(name, caption, _save(fig, directory, name))
 
@@ -167,7 +172,7 @@ def fig9(inputs: Inputs, directory: Path) -> Figure:
         return Figure(name, caption, None, "skipped: fewer than two MoP values of K with teleport coverage")
     task = tasks[0]
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for metric, style, label in (("cov_r_raw", "--o", "MoP raw"), ("cov_r", "-o", "MoP π-gated")):
+    for metric, style, label in (("cov_r_raw", "--o", "MoP raw"), ("cov_r", "-s", "MoP π-gated")):
         ks, means = [], []
         for group in groups:
             values = per_seed(inputs.metrics, group.trial_ids, task, metric, TELEPORT_KEY).to_numpy(dtype=float)
@@ -175,7 +180,7 @@ def fig9(inputs: Inputs, directory: Path) -> Figure:
                 ks.append(group.value("K"))
                 means.append(np.nanmean(values))
                 ax.scatter([group.value("K")] * len(values), values, s=10, color=COLORS["mop"], alpha=0.4)
-        ax.plot(ks, means, style, color=COLORS["mop"], label=label)
+        ax.plot(ks, means, style, color=COLORS["mop"], label=label, mfc="none" if metric == "cov_r" else None, ms=8)
     reference = _mdn_reference(inputs)
     if reference is not None:
         for metric, style in (("cov_r_raw", "--"), ("cov_r", "-")):
@@ -184,14 +189,16 @@ def fig9(inputs: Inputs, directory: Path) -> Figure:
                 kind = "raw" if metric == "cov_r_raw" else "π-gated"
                 label = f"MDN K={reference.value('K')} {kind}"
                 ax.axhline(np.nanmean(values), ls=style, color=COLORS["mdn"], label=label)
+    paper_ks = set()
     for arm, marker in (("mop", "x"), ("mdn", "+")):
         points = [(k, inputs.paper.get("9", f"cov_r_raw_k{k}", task, arm)) for k in range(1, 65)]
         points = [(k, v.mean) for k, v in points if v is not None]
         if points:
             ax.scatter(*zip(*points, strict=True), marker=marker, s=50, color="black", zorder=4,
                        label=f"paper {arm_label(arm)} raw")
+            paper_ks |= {k for k, _ in points}
     ax.set_xscale("log", base=2)
-    ticks = sorted({g.value("K") for g in groups} | {8})
+    ticks = sorted({g.value("K") for g in groups} | paper_ks)
     ax.set_xticks(ticks, [str(k) for k in ticks])
     ax.minorticks_off()
     ax.set_xlabel("K (heads)")

@@ -70,7 +70,7 @@ def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
     for arm, group in sorted(inputs.selection.main.items()):
         mine = inputs.metrics[inputs.metrics["trial_id"].isin(group.trial_ids)]
         for (task, metric, key), _ in mine.groupby(["task", "metric", "key"]):
-            summary = summarize(inputs.metrics, group.trial_ids, task, metric, key)
+            summary = summarize(mine, group.trial_ids, task, metric, key)
             paper = None
             if key in ("", tables.TELEPORT_KEY):
                 paper = inputs.paper.get(("2", "3", "4", "5", "text"), metric, task, arm)
@@ -103,9 +103,9 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
     lines += ["", "## Which trials feed the tables", "", _rule_text(), ""]
     lines += [f"- main configuration of {arm}: `{group.label}` ({len(group.trial_ids)} trials on "
               f"{len(group.tasks)} task(s))" for arm, group in sorted(chosen.main.items())]
-    budget = chosen.budget()
-    if budget:
-        lines.append("- experiment-wide values (the reference): " + ", ".join(f"{k}={v}" for k, v in budget.items()))
+    if chosen.reference:
+        lines.append("- keys no trial keeps at its default (rule 2), referenced to: "
+                     + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
     lines += [f"- note: {note}" for note in report.notes]
     lines += ["", "## Tables", ""]
     for table in report.tables:

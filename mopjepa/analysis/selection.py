@@ -6,11 +6,12 @@ The selection rule (printed in every report):
    (dataset_dir, download, log_every, execute_workers) and episodes_per_task (which only decides
    whether execution runs, e.g. on seeds 0-2 of the paper preset). Trials of one configuration on
    any task and seed are its seeds.
-2. Each key is compared with a *reference*: the value every trial of the experiment shares, where
-   they all share one (the budget a preset sets for everyone, e.g. smoke's steps=150,
-   latent_dim=16), else the arm's dataclass default. A configuration's *deviations* are the keys
-   that differ from their reference.
-3. An arm's *main configuration* (Tables 2-6, Figs. 5-8) is its configuration with the fewest
+2. Each key is compared with a *reference*: the arm's dataclass default, unless no trial of the
+   experiment keeps its arm's default for that key (a budget the preset sets for everyone, e.g.
+   smoke's steps=150, latent_dim=16, K=4); then the reference is the value most trials have
+   (ties: the first in sorted order). A configuration's *deviations* are the keys that differ
+   from their reference.
+3. An arm's *main configuration* (Tables 2-6, Figs. 3 and 5-8) is its configuration with the fewest
    deviations; ties go to the one run on more tasks, then on more trials. A tie that remains is
    reported as ambiguous in the report, and the first in sorted order is taken.
 4. Every other configuration (the K sweep, the MDN grid, ablations, uniform edge cost, matched
@@ -23,6 +24,7 @@ The selection rule (printed in every report):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -74,21 +76,13 @@ class Selection:
     main: dict[str, ConfigGroup]
     """arm -> its main configuration."""
     reference: dict[str, Any]
-    """Keys every trial shares (the experiment's budget), with their value."""
+    """Keys no trial keeps at its default (the experiment's budget), with their reference value."""
     notes: tuple[str, ...]
 
     def variants(self, arm: str, allowed: Iterable[str]) -> list[ConfigGroup]:
         """The arm's configurations whose deviations are all among `allowed` keys."""
         allowed = frozenset(allowed)
         return [g for g in self.groups if g.arm == arm and g.deviation_keys <= allowed]
-
-    def budget(self) -> dict[str, Any]:
-        """Keys every trial shares with a value that is not the default of every arm having the key."""
-        arms = {g.arm for g in self.groups}
-        return {
-            key: value for key, value in self.reference.items()
-            if any(key in arm_defaults(arm) and arm_defaults(arm)[key] != value for arm in arms)
-        }
 
     def others(self) -> list[ConfigGroup]:
         """Every configuration that is not an arm's main one."""
@@ -101,7 +95,7 @@ def select(trials: pd.DataFrame) -> Selection:
     if trials.empty:
         return Selection(groups=(), main={}, reference={}, notes=())
     flats = {row.trial_id: json.loads(row.config_json) for row in trials.itertuples()}
-    reference = shared_values(flats.values())
+    reference = overridden_keys(flats.values())
     members: dict[tuple, list[str]] = {}
     for identifier, flat in flats.items():
         identity = tuple(sorted((k, v) for k, v in flat.items() if k not in NOT_IDENTITY))
@@ -123,21 +117,30 @@ def select(trials: pd.DataFrame) -> Selection:
         tied = [g.label for g in ranked[1:] if _rank(g) == rank]
         if tied:
             notes.append(f"main configuration of {arm} is ambiguous: took {ranked[0].label} over {', '.join(tied)}")
-    shared = {k: v for k, v in reference.items() if k not in NOT_IDENTITY}
-    return Selection(groups=tuple(groups), main=main, reference=shared, notes=tuple(notes))
+    return Selection(groups=tuple(groups), main=main, reference=reference, notes=tuple(notes))
 
 
 def _rank(group: ConfigGroup) -> tuple[int, int, int]:
     return (len(group.deviations), -len(group.tasks), -len(group.trial_ids))
 
 
-def shared_values(flats: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Keys with one value in every flat config that has them (rule 2's experiment-wide budget)."""
-    values: dict[str, set] = {}
+def overridden_keys(flats: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Rule 2: identity keys that no trial keeps at its arm's default -> the value most trials have."""
+    counts: dict[str, Counter] = {}
+    kept_default: set[str] = set()
     for flat in flats:
+        defaults = arm_defaults(flat["arm"])
         for key, value in flat.items():
-            values.setdefault(key, set()).add(json.dumps(value))
-    return {key: json.loads(next(iter(seen))) for key, seen in values.items() if len(seen) == 1}
+            if key in NOT_IDENTITY:
+                continue
+            counts.setdefault(key, Counter())[json.dumps(value)] += 1
+            if value == defaults.get(key):
+                kept_default.add(key)
+    reference = {}
+    for key in sorted(set(counts) - kept_default):
+        text = min(counts[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        reference[key] = json.loads(text)
+    return reference
 
 
 def mdn_grid(selection: Selection) -> list[ConfigGroup]:

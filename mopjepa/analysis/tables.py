@@ -143,10 +143,10 @@ def configurations_table(inputs: Inputs) -> Table:
             row = [group.label, "yes" if group in mains else "", task_label(task), ",".join(map(str, seeds))]
             row += [inputs.summary(group, task, metric, key).cell() for metric, key in CONFIG_METRICS]
             table.add(row)
-    budget = inputs.selection.budget()
+    reference = inputs.selection.reference
     table.notes.append("A configuration is named by its deviations from the reference (selection rule 2).")
-    if budget:
-        table.notes.append("Non-default values every trial shares (the reference): "
-                           + ", ".join(f"{k}={v}" for k, v in sorted(budget.items())))
+    if reference:
+        table.notes.append("Keys no trial keeps at its default, referenced to: "
+                           + ", ".join(f"{k}={v}" for k, v in sorted(reference.items())))
     return table
 

@@ -23,6 +23,7 @@ from mopjepa.analysis.figures import Figure, _save  # noqa: E402
 from mopjepa.analysis.load import ExperimentResults  # noqa: E402
 from mopjepa.analysis.paper import task_label  # noqa: E402
 from mopjepa.analysis.selection import Selection  # noqa: E402
+from mopjepa.analysis.tables import TELEPORT_KEY  # noqa: E402
 
 NAME = "fig3_teleport_cells"
 CAPTION = "Fig. 3: predictions at the teleport cells: dense (left) vs MoP's router-active heads (right)"
@@ -54,14 +55,17 @@ def pick_trials(experiment: ExperimentResults, selection: Selection, task: str) 
 
 def teleport_figure(experiment: ExperimentResults, selection: Selection, directory: Path,
                     geometry_loader=load_geometry) -> Figure:
-    tasks = sorted({t for t in experiment.metrics["task"].unique() if "teleport" in t},
-                   key=lambda t: (not t.startswith("pointmaze"), t))
+    metrics = experiment.metrics
+    tasks = set(metrics.loc[metrics["key"] == TELEPORT_KEY, "task"])
+    tasks = sorted(tasks, key=lambda t: (not t.startswith("point"), t))  # the point maze first
     picked = [(task, pick_trials(experiment, selection, task)) for task in tasks]
     picked = [(task, trials) for task, trials in picked if trials is not None]
     if not picked:
-        return Figure(NAME, CAPTION, None, "skipped: no teleport maze with both a dense and a MoP main trial")
+        return Figure(NAME, CAPTION, None, "skipped: no teleport maze (coverage key 'teleport') with both a dense "
+                      "and a MoP main trial")
     task, (dense_id, mop_id, seed) = picked[0]
     outputs = experiment.table("outputs", [dense_id, mop_id])
+    outputs = outputs[outputs["query"] == "context"]
     if outputs.empty:
         return Figure(NAME, CAPTION, None, f"skipped: no outputs rows for trials {dense_id}, {mop_id}")
     try:
