@@ -24,6 +24,8 @@ _LATEX_ESCAPES = {
     "−": "$-$",
     "×": r"$\times$",
     "≥": r"$\geq$",
+    "π": r"$\pi$",
+    "‡": r"$\ddagger$",
 }
 
 

@@ -124,7 +124,7 @@ def draw_cell(ax, geometry, outputs: pd.DataFrame, cell: int, exits: np.ndarray)
             ax.plot(j, i, "x", color="red", mew=3, ms=12, zorder=4)
         elif active:
             ax.plot(j, i, "x", color="deepskyblue", mew=3, ms=12, zorder=4)
-            ax.annotate(f"π={output['weight']:.2f}", (j, i), xytext=(3, 7), textcoords="offset points", fontsize=7,
+            ax.annotate(f"π={output['weight']:.2g}", (j, i), xytext=(3, 7), textcoords="offset points", fontsize=7,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0}, zorder=5,
                         annotation_clip=False)
         else:
