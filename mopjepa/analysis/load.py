@@ -1,0 +1,107 @@
+"""An experiment directory as the analysis sees it: its metrics, its plan, its lineage.
+
+    EXP/manifest.json                                   the planned trials (absent for single trials)
+    EXP/results/<table>/task=<task>/arm=<arm>/<id>.parquet
+
+Only Parquet and JSON are read; nothing here needs torch, Ray or a tracking server. A trial is
+complete when its metrics file exists (it is written last); planned trials without one are missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+
+from mopjepa.results import read_table
+
+LINEAGE_FIELDS = ("git_commit", "data_source", "data_hash", "schema_version")
+
+
+@dataclass(frozen=True)
+class MissingTrial:
+    trial_id: str
+    flat: dict
+
+    def describe(self) -> str:
+        keys = ", ".join(f"{k}={v}" for k, v in self.flat.items() if k not in ("task", "arm", "seed"))
+        head = f"{self.trial_id}: {self.flat.get('arm', '?')} on {self.flat.get('task', '?')}"
+        return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "")
+
+
+@dataclass(frozen=True)
+class ExperimentResults:
+    root: Path
+    """The experiment directory EXP."""
+    metrics: pd.DataFrame
+    """Every metrics row of every completed trial (long form, with the flat config columns)."""
+    manifest: dict | None
+    """manifest.json as written by the matrix driver, or None."""
+    missing: list[MissingTrial] = field(default_factory=list)
+    """Planned trials without a metrics file."""
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"] if self.manifest and "name" in self.manifest else self.root.name
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def trial_ids(self) -> list[str]:
+        return sorted(self.metrics["trial_id"].unique())
+
+    def trials(self) -> pd.DataFrame:
+        """One row per completed trial: its flat config columns and lineage (metric columns dropped)."""
+        drop = ["metric", "key", "value"]
+        return self.metrics.drop(columns=drop).drop_duplicates("trial_id").reset_index(drop=True)
+
+    def table(self, name: str, trial_ids: list[str] | None = None) -> pd.DataFrame:
+        """Another result table (outputs, edges, ...), optionally only some trials' rows."""
+        expression = None if trial_ids is None else ds.field("trial_id").isin(list(trial_ids))
+        return read_table(self.results_dir, name, expression)
+
+    def lineage(self) -> dict[str, list[str]]:
+        """Every distinct git commit, data source, data hash and schema version seen, per field."""
+        trials = self.trials()
+        seen = {}
+        for name in LINEAGE_FIELDS:
+            values = trials[name].dropna().astype(str) if name in trials else pd.Series(dtype=str)
+            seen[name] = sorted(values.unique())
+        seen["data"] = sorted(
+            {f"{row.task}: {row.data_source} {row.data_hash}" for row in trials.itertuples()}
+        )
+        return seen
+
+
+def load_experiment(root: Path) -> ExperimentResults:
+    """Read an experiment directory; a partial experiment loads and lists its missing trials."""
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"experiment directory {root} does not exist")
+    manifest = read_manifest(root)
+    results = root / "results"
+    if not results.is_dir() and manifest is None:
+        raise FileNotFoundError(f"{root} has neither results/ nor manifest.json: not an experiment directory")
+    metrics = read_table(results, "metrics")
+    done = set(metrics["trial_id"].unique())
+    missing = []
+    for trial in (manifest or {}).get("trials", []):
+        if trial["trial_id"] not in done:
+            missing.append(MissingTrial(trial["trial_id"], dict(trial.get("flat", {}))))
+    return ExperimentResults(root=root, metrics=metrics, manifest=manifest, missing=missing)
+
+
+def read_manifest(root: Path) -> dict | None:
+    path = Path(root) / "manifest.json"
+    if not path.exists():
+        return None
+    manifest = json.loads(path.read_text())
+    trials = manifest.get("trials")
+    if not isinstance(trials, list) or any("trial_id" not in trial for trial in trials):
+        raise ValueError(f"{path}: 'trials' must be a list of {{'trial_id': ..., 'flat': {{...}}}}")
+    return manifest

@@ -1,0 +1,160 @@
+"""The experiment's report: every table (Markdown, CSV, LaTeX), every figure (PNG), one page linking them.
+
+    <out>/report.md, report.html       the page: tables inline, figures linked, missing trials, lineage
+    <out>/tables/<name>.{md,csv,tex}   Tables 2-6 and every configuration
+    <out>/tables/summary_long.csv      machine-readable: every main-configuration metric over seeds
+    <out>/figures/<name>.png           Figs. 3, 5-9
+
+Reads only Parquet and JSON (and OGBench's maze layout for Fig. 3): no torch, Ray or tracking server.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mopjepa.analysis import family, figures, selection, tables, teleport_picture
+from mopjepa.analysis.load import ExperimentResults, load_experiment
+from mopjepa.analysis.paper import PaperTables
+from mopjepa.analysis.render import Table
+from mopjepa.analysis.stats import summarize
+
+TABLE_BUILDERS = (tables.table2, tables.table3, family.table4, tables.table5, family.table6,
+                  tables.configurations_table)
+FIGURE_BUILDERS = (figures.fig5, figures.fig6, figures.fig7, figures.fig8, figures.fig9)
+
+
+@dataclass
+class Report:
+    out: Path
+    experiment: ExperimentResults
+    tables: list[Table] = field(default_factory=list)
+    figures: list[figures.Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def page(self) -> Path:
+        return self.out / "report.md"
+
+
+def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTables | None = None,
+                 geometry_loader=teleport_picture.load_geometry) -> Report:
+    """Aggregate one experiment directory into `out` (default EXP/report/)."""
+    experiment = load_experiment(experiment_dir)
+    out = Path(out) if out is not None else experiment.root / "report"
+    report = Report(out.resolve(), experiment)
+    chosen = selection.select(experiment.trials())
+    inputs = tables.Inputs(experiment.metrics, chosen, paper or PaperTables.load())
+    report.notes += list(chosen.notes)
+    for builder in TABLE_BUILDERS:
+        table = builder(inputs)
+        table.write(out / "tables")
+        report.tables.append(table)
+    summary_frame(inputs).to_csv(out / "tables" / "summary_long.csv", index=False)
+    for builder in FIGURE_BUILDERS:
+        report.figures.append(builder(inputs, out / "figures"))
+    report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = page_markdown(report, chosen)
+    report.page.write_text(markdown)
+    (out / "report.html").write_text(page_html(report, chosen))
+    return report
+
+
+def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
+    """One row per (task, arm, metric, key) of every main configuration: mean, std, n, seeds' values."""
+    rows = []
+    for arm, group in sorted(inputs.selection.main.items()):
+        mine = inputs.metrics[inputs.metrics["trial_id"].isin(group.trial_ids)]
+        for (task, metric, key), _ in mine.groupby(["task", "metric", "key"]):
+            summary = summarize(mine, group.trial_ids, task, metric, key)
+            paper = None
+            if key in ("", tables.TELEPORT_KEY):
+                paper = inputs.paper.get(("2", "3", "4", "5", "text"), metric, task, arm)
+            rows.append({
+                "task": task, "arm": arm, "configuration": group.label, "metric": metric, "key": key,
+                "mean": summary.mean, "std": summary.std, "n": summary.n, "nonfinite": summary.nonfinite,
+                "seeds": " ".join(f"{seed}:{value:.6g}" for seed, value in summary.values.items()),
+                "paper_mean": paper.mean if paper else float("nan"),
+                "paper_std": paper.std if paper else float("nan"),
+            })
+    return pd.DataFrame(rows)
+
+
+def page_markdown(report: Report, chosen: selection.Selection) -> str:
+    experiment = report.experiment
+    manifest = experiment.manifest
+    planned = len(manifest["trials"]) if manifest else None
+    lines = [f"# Report: experiment `{experiment.name}`", ""]
+    lines.append(f"Directory: `{experiment.root}`; preset: `{manifest.get('preset', '?') if manifest else 'none'}`; "
+                 f"completed trials: {len(experiment.trial_ids)}"
+                 + (f" of {planned} planned" if planned is not None else " (no manifest.json: nothing planned)"))
+    lines += ["", "## Missing trials", ""]
+    if manifest is None:
+        lines.append("No manifest.json: the planned trials are unknown.")
+    elif not experiment.missing:
+        lines.append("None: every planned trial has its metrics file.")
+    else:
+        lines.append(f"{len(experiment.missing)} planned trial(s) have no metrics file:")
+        lines += [f"- {trial.describe()}" for trial in experiment.missing]
+    lines += ["", "## Which trials feed the tables", "", _rule_text(), ""]
+    lines += [f"- main configuration of {arm}: `{group.label}` ({len(group.trial_ids)} trials on "
+              f"{len(group.tasks)} task(s))" for arm, group in sorted(chosen.main.items())]
+    if chosen.reference:
+        lines.append("- keys no trial keeps at its default (rule 2), referenced to: "
+                     + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
+    lines += [f"- note: {note}" for note in report.notes]
+    lines += ["", "## Tables", ""]
+    for table in report.tables:
+        lines.append(f"Files: [{table.name}.md](tables/{table.name}.md), [csv](tables/{table.name}.csv), "
+                     f"[tex](tables/{table.name}.tex)")
+        lines += ["", table.markdown()]
+    lines.append("Every main-configuration metric: [summary_long.csv](tables/summary_long.csv)")
+    lines += ["", "## Figures", ""]
+    for figure in report.figures:
+        if figure.path is None:
+            lines.append(f"- {figure.caption}: {figure.note}")
+        else:
+            lines += [f"### {figure.caption}", "", f"![{figure.name}](figures/{figure.path.name})", ""]
+    lines += ["", "## Lineage", ""]
+    for name, values in experiment.lineage().items():
+        lines.append(f"- {name}: " + (", ".join(f"`{v}`" for v in values) if values else "none"))
+    return "\n".join(lines) + "\n"
+
+
+def _rule_text() -> str:
+    doc = selection.__doc__ or ""
+    return doc[doc.index("1. "):].strip() if "1. " in doc else doc.strip()
+
+
+def page_html(report: Report, chosen: selection.Selection) -> str:
+    """A self-contained HTML rendering of the page (tables as <pre>, figures as <img>)."""
+    body = [f"<h1>Report: experiment {html.escape(report.experiment.name)}</h1>"]
+    missing = report.experiment.missing
+    body.append(f"<h2>Missing trials ({len(missing)})</h2><ul>"
+                + "".join(f"<li>{html.escape(t.describe())}</li>" for t in missing) + "</ul>")
+    body.append("<h2>Selection rule</h2><pre>" + html.escape(_rule_text()) + "</pre><ul>"
+                + "".join(f"<li>{html.escape(a)}: {html.escape(g.label)}</li>" for a, g in sorted(chosen.main.items()))
+                + "".join(f"<li>note: {html.escape(note)}</li>" for note in report.notes) + "</ul>")
+    body.append("<h2>Tables</h2>")
+    for table in report.tables:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
+        body.append(f"<h3>{html.escape(table.title)}</h3><table border='1' cellspacing='0' cellpadding='3'>"
+                    f"<tr>{head}</tr>{rows}</table><ul>{notes}</ul>")
+    body.append("<h2>Figures</h2>")
+    for figure in report.figures:
+        if figure.path is None:
+            body.append(f"<p>{html.escape(figure.caption)}: {html.escape(figure.note)}</p>")
+        else:
+            body.append(f"<h3>{html.escape(figure.caption)}</h3><img src='figures/{figure.path.name}'>")
+    lineage = report.experiment.lineage().items()
+    body.append("<h2>Lineage</h2><ul>" + "".join(
+        f"<li>{html.escape(k)}: {html.escape(', '.join(v) or 'none')}</li>" for k, v in lineage
+    ) + "</ul>")
+    return "<!doctype html><html><head><meta charset='utf-8'><title>report</title></head><body>" + "".join(body) + \
+        "</body></html>\n"

@@ -1,0 +1,65 @@
+"""A small hand-made experiment (metrics rows written with write_trial_rows) with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mopjepa.config import TrialConfig
+from mopjepa.results import Lineage, trial_id, write_trial_rows
+
+MED = "pointmaze-medium-stitch-v0"
+TEL = "pointmaze-teleport-navigate-v0"
+LARGE = "pointmaze-large-stitch-v0"
+BUDGET = {"steps": 100, "batch_size": 32}
+"""Shared by every trial: the experiment's reference, not a deviation."""
+
+NAN = float("nan")
+
+# (flat config without budget, {(metric, key): value})
+TRIALS = [
+    *[({"task": MED, "arm": "dense", "seed": s, "episodes_per_task": 5 if s == 0 else 0},
+       {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.9})
+      for s, p, r in ((0, 0.1, 0.05), (1, 0.2, 0.06), (2, 0.3, 0.07))],
+    *[({"task": MED, "arm": "mdn", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.2})
+      for s, p, r in ((0, 0.5, 0.10), (1, 0.6, 0.12), (2, 0.7, 0.20))],
+    *[({"task": MED, "arm": "mop", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.5})
+      for s, p, r in ((0, 0.4, 0.30), (1, 0.5, 0.25), (2, 0.6, 0.41))],
+    ({"task": MED, "arm": "mop", "seed": 0, "K": 2}, {("plan_all", ""): 0.9, ("realroute", ""): 0.9}),
+    *[({"task": MED, "arm": "mdn", "seed": s, "lam_bal": 0.1}, {("realroute", ""): r})
+      for s, r in ((0, 0.15), (1, 0.25))],
+    *[({"task": TEL, "arm": "mop", "seed": s},
+       {("cov_r_raw", "teleport"): 1.0, ("cov_r", "teleport"): c, ("shuffle", "teleport"): sh})
+      for s, c, sh in ((0, 0.5, 2.0), (1, 0.7, NAN))],
+    # Matched capacity: a larger step budget than every other trial's.
+    *[({"task": LARGE, "arm": "mop", "seed": s, "K": 16, "steps": 400}, {("realroute", ""): r})
+      for s, r in ((0, 0.2), (1, 0.3))],
+    *[({"task": LARGE, "arm": "mdn", "seed": s, "K": 16, "lam_bal": 0.1, "steps": 400}, {("realroute", ""): r})
+      for s, r in ((0, 0.1), (1, 0.12))],
+]
+PLANNED_BUT_MISSING = {"task": MED, "arm": "var", "seed": 0}
+
+
+def flat_of(partial: dict) -> dict:
+    return {**BUDGET, **partial}
+
+
+def write_handmade(root: Path, with_manifest: bool = True) -> Path:
+    """Write the hand-made experiment into root/'exp'; its manifest also plans one var trial never run."""
+    experiment = Path(root) / "exp"
+    planned = []
+    for partial, metrics in TRIALS:
+        cfg = TrialConfig.from_flat(flat_of(partial))
+        lineage = Lineage(trial_id(cfg), "exp", "regenerated", f"hash-{cfg.data.task}", "abc123").columns(cfg)
+        rows = [{"metric": metric, "key": key, "value": value} for (metric, key), value in metrics.items()]
+        write_trial_rows(experiment / "results", "metrics", rows, lineage)
+        planned.append({"trial_id": trial_id(cfg), "flat": flat_of(partial)})
+    missing = flat_of(PLANNED_BUT_MISSING)
+    planned.append({"trial_id": trial_id(TrialConfig.from_flat(missing)), "flat": missing})
+    if with_manifest:
+        (experiment / "manifest.json").write_text(json.dumps({"preset": "handmade", "name": "exp", "trials": planned}))
+    return experiment
+
+
+def missing_trial_id() -> str:
+    return trial_id(TrialConfig.from_flat(flat_of(PLANNED_BUT_MISSING)))

@@ -1,0 +1,68 @@
+"""The report and the aggregate CLI on partial, hand-made results: skips with notes, missing trials, no torch."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mopjepa.analysis.report import build_report
+from pipelines.aggregate import main
+from tests.analysis_handmade import missing_trial_id, write_handmade
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory):
+    return write_handmade(tmp_path_factory.mktemp("storage"))
+
+
+def test_report_from_partial_results_skips_what_it_cannot_draw(handmade, tmp_path):
+    report = build_report(handmade, tmp_path / "report")
+    drawn = {f.name: f for f in report.figures}
+    for name in ("fig5_plan_all", "fig6_realroute", "fig8_raw_vs_gated_coverage"):
+        assert drawn[name].path is not None and drawn[name].path.stat().st_size > 5_000
+    for name in ("fig3_teleport_cells", "fig7_realroute_by_distance", "fig9_k_sweep"):
+        assert drawn[name].path is None and drawn[name].note.startswith("skipped: ")
+    page = report.page.read_text()
+    assert f"- {missing_trial_id()}: var on pointmaze-medium-stitch-v0, seed 0" in page
+    assert "completed trials: 18 of 19 planned" in page
+    assert "fig7_realroute_by_distance" not in page or "skipped: no realroute_by_dist" in page
+    for table in ("table2_plan_all", "table3_realroute", "table4_family", "table5_teleport_coverage",
+                  "table6_tradeoffs", "configurations"):
+        for suffix in (".md", ".csv", ".tex"):
+            assert (tmp_path / "report" / "tables" / f"{table}{suffix}").exists()
+    assert "- git_commit: `abc123`" in page
+    assert (tmp_path / "report" / "report.html").read_text().count("<table") == 6
+
+
+def test_report_without_manifest_says_the_plan_is_unknown(tmp_path):
+    experiment = write_handmade(tmp_path, with_manifest=False)
+    report = build_report(experiment)
+    assert report.out == experiment / "report"
+    assert "No manifest.json: the planned trials are unknown." in report.page.read_text()
+
+
+def test_cli_without_a_tracking_store_skips_mlflow_with_a_note(handmade, tmp_path, capsys):
+    assert main([str(handmade), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "MLflow: no tracking store" in out and "skipped logging the report" in out
+    assert f"missing trials (1 planned, no metrics file):\n    {missing_trial_id()}: var" in out
+
+
+def test_cli_rejects_a_directory_that_is_no_experiment(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    assert "not an experiment directory" in capsys.readouterr().err
+
+
+def test_aggregate_imports_neither_torch_nor_ray(handmade, tmp_path):
+    code = (
+        "import sys; from pipelines.aggregate import main; "
+        f"rc = main([{str(handmade)!r}, '--out', {str(tmp_path / 'out')!r}]); "
+        "print('LOADED', sorted(m for m in ('torch', 'ray', 'mopjepa.model', 'mopjepa.train') if m in sys.modules)); "
+        "sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout
