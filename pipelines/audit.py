@@ -80,6 +80,11 @@ def parse_config(extra: list[str]) -> dict:
     return config
 
 
+def _fields_of(config_type: type, config: dict) -> dict:
+    names = {field.name for field in dataclasses.fields(config_type)}
+    return {key: value for key, value in config.items() if key in names}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="OGBench dataset, e.g. pointmaze-teleport-navigate-v0")
@@ -96,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if name in PREDICTOR_CONFIGS:
             raise ConfigError(f"--name {name!r} is a registered arm; an audited model needs a name of its own")
         data = DataConfig(task=args.task, dataset_dir=str(Path(args.dataset_dir).expanduser()),
-                          download=not args.no_download,
-                          **{k: v for k, v in config.items() if k in {f.name for f in dataclasses.fields(DataConfig)}})
-        graph = GraphConfig(**{k: v for k, v in config.items() if k in {f.name for f in dataclasses.fields(GraphConfig)}})
+                          download=not args.no_download, **_fields_of(DataConfig, config))
+        graph = GraphConfig(**_fields_of(GraphConfig, config))
         if args.seed < 0:
             raise ConfigError(f"config field 'seed' = {args.seed} is not allowed: must be an int >= 0")
         with tqdm_progress(f"preparing {data.task}", unit="episode") as progress:
@@ -115,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             **dataclasses.asdict(graph)}
     identity = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:12]
     out = Path(args.out).expanduser().resolve() / "results"
-    lineage = Lineage(identity, "audit", task.data_source, task.data_hash, git_commit()).columns_of_flat(flat, data.task)
+    lineage = Lineage(identity, "audit", task.data_source, task.data_hash, git_commit())
+    lineage = lineage.columns_of_flat(flat, data.task)
     tables = {"edges": report.edges, "outputs": report.outputs, "beliefs": report.beliefs, "metrics": report.metrics}
     write_trial_tables(out, tables, lineage)
     print(f"audit {identity}: {args.model} on {data.task}, seed {args.seed} ({task.data_source} data "

@@ -218,3 +218,58 @@ def test_bad_encode_and_rollout_outputs_and_bad_models_are_clear_errors():
 def test_good_outputs_pass_with_float64_and_a_single_output():
     queries = query_cells((encode_ok, answer(GOOD_LATENTS[:, :1].astype(np.float64), np.ones((N, 1)))), OBSERVATIONS)
     assert queries.latents.shape == (N, 1, D) and queries.two_step_latents.shape == (N, 1, 1, D)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def nan_factory():
+    """A user factory whose successors return NaN latents."""
+    return lambda o: np.ones((len(o), D)), lambda o: (np.full((len(o), K, D), np.nan), np.full((len(o), K), 1 / K))
+
+
+@pytest.fixture
+def audit_env(monkeypatch):
+    for name in ("MOPJEPA_AUDIT_TASK", "MOPJEPA_AUDIT_DATASET_DIR", "MOPJEPA_AUDIT_SEED"):
+        monkeypatch.setenv(name, "unset")  # restored after the test
+
+
+def test_audit_cli_writes_run_trials_tables_for_a_user_model(small_data_dir, tmp_path, audit_env, capsys):
+    from mopjepa.results import read_table
+    from pipelines.audit import main
+
+    common = ["--task", TELEPORT, "--dataset-dir", str(small_data_dir), "--no-download", "--out", str(tmp_path)]
+    assert main([*common, "--model", "examples.tabular_model:factory", "--seed", "1"]) == 0
+    assert "precision" in capsys.readouterr().out
+    assert main([*common, "--model", "examples.tabular_model:marginal_factory", "--gate-factor", "0.25"]) == 0
+    metrics = read_table(tmp_path / "results", "metrics")
+    tabular = metrics[metrics.arm == "examples.tabular_model.factory"].set_index(["metric", "key"]).value
+    marginal = metrics[metrics.arm == "examples.tabular_model.marginal_factory"].set_index(["metric", "key"]).value
+    assert tabular[("precision", "")] == 1.0 and tabular[("shuffle", "branching")] > 2
+    assert marginal[("shuffle", "branching")] == pytest.approx(1.0)
+    assert (metrics[metrics.arm == "examples.tabular_model.marginal_factory"].gate_factor == 0.25).all()
+    assert set(metrics[metrics.arm == "examples.tabular_model.factory"].seed) == {1}
+    protocol = {"plan_all", "realroute", "precision_heldout", "cov_r_raw", "two_step", "threshold_cov_r"}
+    assert protocol <= set(tabular.index.get_level_values(0))
+    for table in ("edges", "outputs", "beliefs"):
+        assert not read_table(tmp_path / "results", table).empty, table
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["--model", "examples.tabular_model"], "--model must be 'package.module:factory'"),
+        (["--model", "examples.nothing:factory"], "cannot import 'examples.nothing'"),
+        (["--model", "examples.tabular_model:nothing"], "has no callable 'nothing'"),
+        (["--model", "tests.test_audit:nan_factory"], "successors returned"),
+        (["--model", "examples.tabular_model:factory", "--name", "mop"], "is a registered arm"),
+        (["--model", "examples.tabular_model:factory", "--K", "3"], "unknown argument '--K'"),
+        (["--model", "examples.tabular_model:factory", "--gate-factor", "-1"], "'gate_factor' = -1.0"),
+    ],
+)
+def test_audit_cli_errors_exit_2_with_a_message(small_data_dir, tmp_path, audit_env, capsys, arguments, fragment):
+    from pipelines.audit import main
+
+    common = ["--task", TELEPORT, "--dataset-dir", str(small_data_dir), "--no-download", "--out", str(tmp_path)]
+    assert main([*common, *arguments]) == 2
+    assert fragment in capsys.readouterr().err

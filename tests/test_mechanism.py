@@ -87,7 +87,8 @@ def test_measurements_of_outputs_on_the_modes_and_at_the_mean():
     assert rows["coverage"] == 1.0 and rows["mode_distance"] == 0.0 and rows["router_error"] == 0.0
     assert rows["active_outputs"] == 3 and rows["head_spread"] == pytest.approx(1.0)
     mean = (w[:, :, None] * modes).sum(axis=1, keepdims=True)  # [1, 1, D] the collapse point
-    rows = {r["metric"]: r["value"] for r in mechanism_rows(modes, w, mean, np.ones((1, 1)), np.ones((1, 1), bool), 0.9)}
+    one = np.ones((1, 1))
+    rows = {r["metric"]: r["value"] for r in mechanism_rows(modes, w, mean, one, one > 0, 0.9)}
     assert rows["coverage"] == 0.0 and rows["mean_similarity"] == pytest.approx(1.0)
     assert rows["mean_to_mode"] == pytest.approx(0.5 / np.sqrt(0.38))
     assert rows["mode_distance"] == pytest.approx(np.mean(1 - np.array([0.5, 0.3, 0.2]) / np.sqrt(0.38)))
