@@ -315,6 +315,46 @@ class ExecuteConfig:
 
 
 # ----------------------------------------------------------------------------------------------
+# The controlled branch sweep (Fig. 4 middle): a generated task instead of a maze
+# ----------------------------------------------------------------------------------------------
+
+MECHANISM_TASK = "mechanism"
+"""The `task` of a branch-sweep trial; only such a trial has (and must have) a MechanismConfig."""
+
+
+@dataclass(frozen=True)
+class MechanismConfig:
+    """A generated stochastic task: num_states contexts, each with num_modes successor modes.
+
+    States are orthonormal unit vectors in R^obs_dim; the modes of a state are num_modes other
+    states (drawn with the trial seed), so every mode centre is also a context the encoder sees."""
+
+    num_modes: int = 2
+    """M: successor modes per context."""
+    num_states: int = 16
+    """Contexts (= the pool the mode centres are drawn from); must exceed num_modes."""
+    obs_dim: int = 16
+    """Observation dimension; states are orthonormal, so obs_dim >= num_states."""
+    mode_sigma: float = 0.1
+    """Within-mode noise: observations are centre + mode_sigma * eps / sqrt(obs_dim) (|noise| ~ sigma)."""
+    weight_skew: float = 0.0
+    """Mode weights w_m proportional to (m + 1) ** -weight_skew: 0 = uniform, 1 = Zipf."""
+    num_examples: int = 20_000
+    """Generated (context, target) training examples."""
+    hit_cosine: float = 0.9
+    """An output hits a mode when its cosine similarity to the mode's target latent is >= this."""
+
+    def __post_init__(self):
+        _positive_int(self, "num_modes", "num_states", "obs_dim", "num_examples")
+        _check(self.num_modes < self.num_states, "num_modes", self.num_modes,
+               f"< num_states = {self.num_states} (the modes of a state are other states)")
+        _check(self.num_states <= self.obs_dim, "num_states", self.num_states,
+               f"<= obs_dim = {self.obs_dim} (states are orthonormal)")
+        _non_negative(self, "mode_sigma", "weight_skew")
+        _check(_is_number(self.hit_cosine) and 0 < self.hit_cosine < 1, "hit_cosine", self.hit_cosine, "in (0, 1)")
+
+
+# ----------------------------------------------------------------------------------------------
 # One trial
 # ----------------------------------------------------------------------------------------------
 
@@ -336,6 +376,8 @@ class TrialConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
     execute: ExecuteConfig = field(default_factory=ExecuteConfig)
+    mechanism: MechanismConfig | None = None
+    """The generated branch-sweep task; set exactly when data.task == MECHANISM_TASK."""
 
     TOP_LEVEL: ClassVar[tuple[str, ...]] = ("arm", "seed")
 
@@ -346,39 +388,51 @@ class TrialConfig:
         expected = PREDICTOR_CONFIGS[self.arm]
         _check(type(self.predictor) is expected, "predictor", type(self.predictor).__name__,
                f"{expected.__name__} for arm {self.arm!r}")
+        is_mechanism = self.data.task == MECHANISM_TASK
+        _check(isinstance(self.mechanism, MechanismConfig) == is_mechanism, "mechanism", self.mechanism,
+               f"a MechanismConfig exactly when task == {MECHANISM_TASK!r}")
 
     @classmethod
-    def allowed_keys(cls, arm: str) -> list[str]:
+    def allowed_keys(cls, arm: str, task: str | None = None) -> list[str]:
+        """The flat keys of `arm`; the MechanismConfig keys too when `task` is MECHANISM_TASK."""
         _check(arm in PREDICTOR_CONFIGS, "arm", arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
         keys = list(cls.TOP_LEVEL)
         for name in _COMPONENTS:
             keys += [f.name for f in dataclasses.fields(_component_type(name))]
         keys += [f.name for f in dataclasses.fields(PREDICTOR_CONFIGS[arm])]
+        if task == MECHANISM_TASK:
+            keys += [f.name for f in dataclasses.fields(MechanismConfig)]
         return keys
 
     @classmethod
     def from_flat(cls, flat: dict[str, Any]) -> TrialConfig:
-        """Build a trial from flat keys; unknown keys (for this arm) are an error naming them."""
+        """Build a trial from flat keys; unknown keys (for this arm and task) are an error naming them."""
         flat = dict(flat)
         arm = flat.pop("arm", cls.arm)
-        unknown = sorted(set(flat) - set(cls.allowed_keys(arm)))
+        task = flat.get("task", DataConfig.task)
+        allowed = cls.allowed_keys(arm, task)
+        unknown = sorted(set(flat) - set(allowed))
         if unknown:
-            raise ConfigError(
-                f"unknown config key(s) {unknown} for arm {arm!r}; allowed: {sorted(cls.allowed_keys(arm))}"
-            )
+            mechanism_keys = {f.name for f in dataclasses.fields(MechanismConfig)} & set(unknown)
+            hint = f" ({sorted(mechanism_keys)} need task {MECHANISM_TASK!r})" if mechanism_keys else ""
+            raise ConfigError(f"unknown config key(s) {unknown} for arm {arm!r}{hint}; allowed: {sorted(allowed)}")
         parts = {}
         for name in _COMPONENTS:
             part_type = _component_type(name)
             parts[name] = part_type(**_take(flat, part_type))
         predictor_type = PREDICTOR_CONFIGS[arm]
         parts["predictor"] = predictor_type(**_take(flat, predictor_type))
+        if task == MECHANISM_TASK:
+            parts["mechanism"] = MechanismConfig(**_take(flat, MechanismConfig))
         return cls(arm=arm, seed=flat.get("seed", 0), **parts)
 
     def to_flat(self) -> dict[str, Any]:
-        """The inverse of from_flat: every key this arm has, with its value."""
+        """The inverse of from_flat: every key this arm (and task) has, with its value."""
         flat: dict[str, Any] = {"arm": self.arm, "seed": self.seed}
         for name in (*_COMPONENTS, "predictor"):
             flat.update(dataclasses.asdict(getattr(self, name)))
+        if self.mechanism is not None:
+            flat.update(dataclasses.asdict(self.mechanism))
         return flat
 
     def replace(self, **flat_updates: Any) -> TrialConfig:
@@ -400,6 +454,7 @@ def flat_key_types(arm: str | None = None) -> dict[str, type]:
     arms = [arm] if arm is not None else list(PREDICTOR_CONFIGS)
     types_by_key: dict[str, Any] = {"arm": str, "seed": int}
     parts = [_component_type(name) for name in _COMPONENTS] + [PREDICTOR_CONFIGS[a] for a in arms]
+    parts.append(MechanismConfig)
     for part in parts:
         hints = typing.get_type_hints(part)
         for key in (f.name for f in dataclasses.fields(part)):

@@ -7,6 +7,9 @@
     5. evaluate   the protocol's metrics: ground truth enters here and only here
     6. execute    the replanning executor on the gated graph in the real environment
 
+Stages 3-5 are mopjepa.audit's, the same code that audits any model: the trained arm enters it as
+numpy functions (mopjepa.model.functions), so our arms get no special path.
+
 Parallel execution is injected (`TrialHooks.map_episodes`), so the same trial runs serially in tests
 and on Ray actors in pipelines. Nothing here logs, prints or tracks: the trial returns data.
 """
@@ -20,14 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from mopjepa.audit import edge_rows, evaluate, output_rows, propose, query_cells
 from mopjepa.config import TrialConfig
 from mopjepa.data import CellData, TaskData, build_cell_data
 from mopjepa.data.sampler import BatchSampler
-from mopjepa.evaluate import Truth, metric_report
+from mopjepa.evaluate import Truth
 from mopjepa.execute import Episode, run_episodes, serial_map
-from mopjepa.graph import BlindGraph, decode_two_step, propose_graph
+from mopjepa.graph import BlindGraph
+from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator
 from mopjepa.train import TrainSummary, save_checkpoint, train
@@ -46,22 +50,6 @@ class TrialHooks:
 
 
 @dataclass(frozen=True)
-class CellQueries:
-    """The model's answers for every free cell, as arrays (what the blind graph is built from)."""
-
-    latents: np.ndarray
-    """[N, K, D] successor latents of each cell's query."""
-    weights: np.ndarray
-    """[N, K] their weights (router pi, mixture weights, or uniform)."""
-    reference: np.ndarray
-    """[N, D] the target encoder's latent of each cell's query."""
-    two_step_latents: np.ndarray
-    """[N, K, K, D] successors of each first-step latent."""
-    two_step_weights: np.ndarray
-    """[N, K, K] their weights."""
-
-
-@dataclass(frozen=True)
 class TrialSummary:
     config: TrialConfig
     metrics: list[dict]
@@ -72,6 +60,8 @@ class TrialSummary:
     """{"step", "metric", "value"} of every training callback."""
     outputs: list[dict]
     """Every output of every cell query (for figures)."""
+    beliefs: list[dict]
+    """Fig. 2's two-step beliefs at the cells with the most two-step modes (evaluate/beliefs.py)."""
     train_summary: TrainSummary
     checkpoint: Path | None
     blind: BlindGraph = field(repr=False)
@@ -101,31 +91,13 @@ def train_model(
     return model, train(model, sampler, cfg.train, on_metrics)
 
 
-@torch.no_grad()
-def query_cells(model: WorldModel, cells: CellData) -> CellQueries:
-    """Ask the model about every free cell, blind: only the cells' query observations go in."""
-    model.eval()
-    observations = torch.as_tensor(cells.query_observations, dtype=torch.float32)  # [N, obs_dim]
-    num_cells = len(observations)
-    # With an action context the query carries no action information: a zero action [choice].
-    action = torch.zeros(num_cells, model.action_dim) if model.action_dim else None
-    latents, weights = model.predict(observations, action)  # [N, K, D], [N, K]
-    K = latents.shape[1]
-    second_action = torch.zeros(num_cells * K, model.action_dim) if model.action_dim else None
-    second, second_weights = model.successors(latents.reshape(num_cells * K, -1), second_action)  # [N*K, K, D]
-    return CellQueries(
-        latents=latents.numpy(),
-        weights=weights.numpy(),
-        reference=model.encode_target(observations).numpy(),
-        two_step_latents=second.reshape(num_cells, K, K, -1).numpy(),
-        two_step_weights=second_weights.reshape(num_cells, K, K).numpy(),
-    )
-
-
 def run_trial(
     cfg: TrialConfig, task: TaskData, workdir: Path | None = None, hooks: TrialHooks | None = None
 ) -> TrialSummary:
     """Train, propose the graph blind, evaluate it against the truth, execute it; return the rows."""
+    if cfg.mechanism is not None:
+        raise ValueError(f"task {cfg.data.task!r} is the branch sweep, not a maze: run it with "
+                         "mopjepa.mechanism.run_mechanism_trial(cfg)")
     hooks = hooks or TrialHooks()
     seconds: dict[str, float] = {}
 
@@ -153,14 +125,10 @@ def run_trial(
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             save_checkpoint(model, checkpoint)
     with stage("propose"):
-        queries = query_cells(model, cells)
-        blind = propose_graph(queries.latents, queries.weights, queries.reference, cfg.graph)
-        rollout = decode_two_step(
-            queries.two_step_latents, queries.weights, queries.two_step_weights, queries.reference, cfg.graph
-        )
+        queries = query_cells(numpy_functions(model), cells.query_observations)
+        blind, rollout = propose(queries, cfg.graph)
     with stage("evaluate"):
-        truth = Truth.from_cell_data(cells)
-        metrics = metric_report(blind, truth, cfg.graph, numpy_rng(cfg.seed, "shuffle"), two_step=rollout)
+        metrics, beliefs = evaluate(queries, blind, rollout, Truth.from_cell_data(cells), cfg.graph, cfg.seed)
     episodes: list[Episode] = []
     if cfg.execute.episodes_per_task > 0:
         with stage("execute"):
@@ -178,6 +146,7 @@ def run_trial(
         episodes=episodes,
         training=training,
         outputs=output_rows(blind, queries),
+        beliefs=beliefs,
         train_summary=train_summary,
         checkpoint=checkpoint,
         blind=blind,
@@ -195,49 +164,6 @@ def execution_rows(episodes: list[Episode]) -> list[dict]:
     rows.append({"metric": "exec_fallback", "key": "", "value": float(np.mean([e.used_fallback for e in episodes]))})
     rows.append({"metric": "exec_replans", "key": "", "value": float(np.mean([e.replans for e in episodes]))})
     return rows
-
-
-def edge_rows(blind: BlindGraph, cells: CellData) -> list[dict]:
-    free = cells.geometry.free_ij
-    rows = []
-    for name, graph in (("raw", blind.raw), ("gated", blind.gated_graph)):
-        for source, target, weight, cost in zip(graph.source, graph.target, graph.weight, graph.cost, strict=True):
-            rows.append(
-                {
-                    "graph": name,
-                    "source": int(source),
-                    "target": int(target),
-                    "source_i": int(free[source, 0]),
-                    "source_j": int(free[source, 1]),
-                    "target_i": int(free[target, 0]),
-                    "target_j": int(free[target, 1]),
-                    "weight": float(weight),
-                    "cost": float(cost),
-                    "real": bool(cells.truth[source, target]),
-                    "heldout": bool(cells.heldout[source, target]),
-                }
-            )
-    return rows
-
-
-def output_rows(blind: BlindGraph, queries: CellQueries) -> list[dict]:
-    """Each cell's outputs with their cosine similarity to every cell's reference latent."""
-    reference = queries.reference / np.linalg.norm(queries.reference, axis=1, keepdims=True)  # [N, D]
-    similarity = np.einsum("nkd,md->nkm", queries.latents, reference).astype(np.float32)  # [N, K, N]
-    num_cells, K = queries.weights.shape
-    return [
-        {
-            "query": "context",
-            "cell": n,
-            "output": k,
-            "weight": float(queries.weights[n, k]),
-            "gated": bool(blind.gated[n, k]),
-            "decoded": int(blind.decoded[n, k]),
-            "similarity": similarity[n, k].tolist(),
-        }
-        for n in range(num_cells)
-        for k in range(K)
-    ]
 
 
 def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
@@ -263,5 +189,6 @@ def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
         "episodes": episodes,
         "training": summary.training,
         "outputs": summary.outputs,
+        "beliefs": summary.beliefs,
         "metrics": summary.metrics,
     }

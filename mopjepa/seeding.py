@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples")
+STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples", "task")
+"""Append only: a stream's seed depends on its index, so reordering would change every trial."""
 
 
 def stream_seed(seed: int, stream: str, *extra: int) -> int:

@@ -84,6 +84,7 @@ HEADLINE = (
     "cov_r_raw",
     "cov_p",
     "shuffle",
+    "cov_r_shuffled",
     "two_step",
     "plan_all_raw",
     "realroute_raw",

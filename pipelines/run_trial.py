@@ -4,7 +4,7 @@
         [--steps N] [--dataset-dir DIR] [--out DIR] [--K 8 --lam-route 1.0 ...any config key]
 
 Writes the trial's Parquet tables under OUT/results/ (metrics in long form, edges, episodes, training,
-outputs) and its checkpoint under OUT/trials/<trial_id>/. Needs no Ray cluster and no tracking
+outputs, beliefs) and its checkpoint under OUT/trials/<trial_id>/. Needs no Ray cluster and no tracking
 server; prepares the dataset if it is missing.
 """
 

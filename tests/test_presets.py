@@ -14,7 +14,7 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
     assert trials
     for flat in trials:
         cfg = TrialConfig.from_flat(flat)
-        assert set(flat) <= set(TrialConfig.allowed_keys(cfg.arm))
+        assert set(flat) <= set(TrialConfig.allowed_keys(cfg.arm, cfg.data.task))
         if cfg.arm in ("dense", "var"):
             assert "K" not in flat and "lam_bal" not in flat
 
@@ -49,3 +49,14 @@ def test_quick_preset_is_one_seed_of_six_arms_on_the_three_mazes():
 def test_unknown_preset_is_an_error():
     with pytest.raises(ValueError, match="unknown preset 'tiny'"):
         preset_trials("tiny")
+
+
+def test_mechanism_preset_is_every_arm_over_the_branch_counts_with_three_seeds():
+    from mopjepa.model import PREDICTORS
+
+    trials = preset_trials("mechanism")
+    assert len(trials) == len(PREDICTORS) * 6 * 3
+    assert {t["arm"] for t in trials} == set(PREDICTORS)
+    assert {t["num_modes"] for t in trials} == {1, 2, 3, 4, 6, 8} and {t["task"] for t in trials} == {"mechanism"}
+    assert all(t.get("K", 8) >= t["num_modes"] for t in trials if t["arm"] != "m3")
+    assert all(TrialConfig.from_flat(t).mechanism.num_modes == t["num_modes"] for t in trials)

@@ -1,5 +1,6 @@
 """Protocol metrics (PROTOCOL 5) from arrays and graphs: the only place ground truth enters."""
 
+from mopjepa.evaluate.beliefs import belief_cells, belief_rows
 from mopjepa.evaluate.coverage import (
     branching_modes,
     context_permutations,
@@ -7,10 +8,11 @@ from mopjepa.evaluate.coverage import (
     cov_r,
     output_hits,
     shuffle,
+    shuffled_cov_r,
     teleport_modes,
     two_step,
 )
-from mopjepa.evaluate.report import as_dict, metric_report
+from mopjepa.evaluate.report import as_dict, metric_report, mode_sets
 from mopjepa.evaluate.routes import (
     goal_found,
     goal_realroute,
@@ -22,11 +24,15 @@ from mopjepa.evaluate.routes import (
     recall,
     recall_heldout,
 )
+from mopjepa.evaluate.thresholds import THRESHOLDS, threshold_rows
 from mopjepa.evaluate.truth import Truth
 
 __all__ = [
+    "THRESHOLDS",
     "Truth",
     "as_dict",
+    "belief_cells",
+    "belief_rows",
     "branching_modes",
     "context_permutations",
     "cov_p",
@@ -34,6 +40,7 @@ __all__ = [
     "goal_found",
     "goal_realroute",
     "metric_report",
+    "mode_sets",
     "output_hits",
     "plan_all",
     "precision",
@@ -43,6 +50,8 @@ __all__ = [
     "recall",
     "recall_heldout",
     "shuffle",
+    "shuffled_cov_r",
     "teleport_modes",
+    "threshold_rows",
     "two_step",
 ]

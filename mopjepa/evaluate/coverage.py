@@ -73,8 +73,16 @@ def shuffle(decoded: np.ndarray, active: np.ndarray, cells: np.ndarray, modes: n
     over the [P, N] permutations. 1.0 = the outputs do not depend on the context; NaN when the
     shuffled coverage is 0 (or nothing is scored)."""
     true = cov_r(decoded, active, cells, modes)
-    shuffled = [cov_r(decoded, active, cells, modes, sources=perm[cells]) for perm in permutations]
-    return ratio(true, float(np.mean(shuffled))) if len(cells) else float("nan")
+    return ratio(true, shuffled_cov_r(decoded, active, cells, modes, permutations)) if len(cells) else float("nan")
+
+
+def shuffled_cov_r(decoded: np.ndarray, active: np.ndarray, cells: np.ndarray, modes: np.ndarray,
+                   permutations: np.ndarray) -> float:
+    """The mean over the [P, N] permutations of cov_r when cell c is scored with the outputs of
+    perm(c): coverage under permuted contexts (the paper's "shuffle leakage"); NaN if nothing is scored."""
+    if len(cells) == 0:
+        return float("nan")
+    return float(np.mean([cov_r(decoded, active, cells, modes, sources=perm[cells]) for perm in permutations]))
 
 
 def two_step(decoded: np.ndarray, active: np.ndarray, two_step_modes: np.ndarray,

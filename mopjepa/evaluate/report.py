@@ -7,6 +7,15 @@ Metric names (key "" when a metric has one value; gated graph unless the name en
   cov_r, cov_r_raw, cov_p, shuffle          -- key: "branching", and "teleport" in teleport mazes
   active_outputs                            -- mean number of gated outputs per cell
   two_step, two_step_raw                    -- key "mean"; only when a two-step decoding is given
+
+Rows a trial adds beside metric_report's (mopjepa.audit.evaluate):
+  cov_r_shuffled                            -- key as cov_r: gated coverage under permuted contexts
+                                               (the shuffle test's denominator, the paper's "leakage")
+  threshold_cov_r, threshold_cov_r_shuffled, threshold_shuffle, threshold_cov_p
+                                            -- key "<set>@<t>", e.g. "teleport@0.0625": the same
+                                               outputs re-gated at weight threshold t in THRESHOLDS
+                                               (1/64 .. 1/4); see evaluate/thresholds.py
+  threshold_precision, threshold_active_outputs -- key "<t>", e.g. "0.0625"
 """
 
 from __future__ import annotations

@@ -31,9 +31,17 @@ class Truth:
     """[I] int teleport-in cells (empty without teleports)."""
     teleport_out: np.ndarray
     """[O] int teleport-out cells, the global exits (empty without teleports)."""
+    two_step_counts: np.ndarray | None = None
+    """[N, N] int visit counts (cell -> cell two visits ahead): the empirical two-step branch
+    frequencies of Fig. 2's beliefs; optional (None: no belief rows)."""
 
     def __post_init__(self):
         num_cells = self.truth.shape[0]
+        if self.two_step_counts is not None and (
+            self.two_step_counts.shape != (num_cells, num_cells) or (self.two_step_counts < 0).any()
+        ):
+            raise ValueError(f"Truth.two_step_counts must be [N, N] counts >= 0 with N = {num_cells}; "
+                             f"got {self.two_step_counts.shape}")
         for name in ("truth", "heldout", "trained_pairs", "successor_modes", "two_step_modes"):
             value = getattr(self, name)
             if value.shape != (num_cells, num_cells) or value.dtype != bool:
@@ -73,6 +81,7 @@ class Truth:
             tasks=np.asarray(tasks, dtype=np.int64).reshape(-1, 2),
             teleport_in=geometry.cells_of(geometry.teleport_in) if geometry.teleport_in else _no_cells(),
             teleport_out=geometry.cells_of(geometry.teleport_out) if geometry.teleport_out else _no_cells(),
+            two_step_counts=cells.two_step_counts.copy(),
         )
 
 

@@ -17,11 +17,17 @@ import pyarrow as pa
 
 from mopjepa.config import RUNTIME_KEYS, TrialConfig, flat_key_types
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first five tables. 2: adds the `beliefs` table (Fig. 2's two-step beliefs, written by every
+maze trial), the `mechanism` table (the branch sweep's long-form rows) and the MechanismConfig
+config columns (null for maze trials); metrics gain the threshold_* rows. Version-1 files read back
+with the new columns null."""
 
-TABLES = ("metrics", "edges", "episodes", "training", "outputs")
+TABLES = ("metrics", "edges", "episodes", "training", "outputs", "beliefs", "mechanism")
 """metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
-training: the loss curve; outputs: every output of every cell query (for figures)."""
+training: the loss curve; outputs: every output of every cell query (for figures); beliefs: the
+two-step beliefs at the cells with the most two-step modes, in each cell's local latent plane
+(mopjepa.evaluate.beliefs); mechanism: the branch sweep's long form (metric, key = M, value)."""
 
 PARTITION_COLUMNS = ("task", "arm")
 
@@ -78,6 +84,21 @@ TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "decoded": pa.int64(),
         "similarity": pa.list_(pa.float32()),
     },
+    "beliefs": {
+        "cell": pa.int64(),
+        "rank": pa.int64(),
+        "num_modes": pa.int64(),
+        "kind": pa.string(),
+        "index": pa.int64(),
+        "x": pa.float64(),
+        "y": pa.float64(),
+        "residual": pa.float64(),
+        "weight": pa.float64(),
+        "gated": pa.bool_(),
+        "target_cell": pa.int64(),
+        "is_mode": pa.bool_(),
+    },
+    "mechanism": {"metric": pa.string(), "key": pa.string(), "value": pa.float64()},
 }
 
 
@@ -106,12 +127,12 @@ class Lineage:
     git_commit: str
 
     def columns(self, cfg: TrialConfig) -> dict[str, Any]:
-        flat = cfg.to_flat()
+        return self.columns_of_flat(cfg.to_flat(), cfg.data.task)
+
+    def columns_of_flat(self, flat: dict[str, Any], task: str) -> dict[str, Any]:
+        """The lineage columns of a flat config that need not be a TrialConfig (an audited model's:
+        its `arm` names the model, keys without a config column live in config_json only)."""
         row = {name: flat.get(name) for name in CONFIG_COLUMNS}
         row.update(dataclasses.asdict(self))
-        row.update(
-            task=cfg.data.task,
-            schema_version=SCHEMA_VERSION,
-            config_json=json.dumps(flat, sort_keys=True),
-        )
+        row.update(task=task, schema_version=SCHEMA_VERSION, config_json=json.dumps(flat, sort_keys=True))
         return row

@@ -1,0 +1,1 @@
+"""User models for the audit (pipelines/audit.py --model examples.<module>:<factory>)."""

@@ -1,0 +1,206 @@
+"""Figures and tables of the mechanism evidence, from Parquet only (no torch, no model).
+
+    render(results_root, out_dir) -> [Path]   the PNGs below (a figure without data is skipped)
+        mechanism_sweep.png          Fig. 4 middle: gated mode coverage vs the number of modes M per
+                                     arm, Prop. 1's similarity to the conditional mean, router error
+        threshold_sweep_<task>.png   gated cov_r, cov_p, transition precision and coverage under
+                                     permuted contexts vs the gate threshold t, per arm
+        beliefs_<task>.png           Fig. 2: two-step beliefs at the 3 cells with most two-step modes
+    tables(results_root) -> {"mechanism_sweep": DataFrame, "threshold_sweep": DataFrame}
+        mean, std and seed count per (arm, M) and per (task, arm, t)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mopjepa.results import read_table
+
+SWEEP_METRICS = ("coverage", "mean_similarity", "router_error")
+SWEEP_TITLES = {"coverage": "gated mode coverage", "mean_similarity": "cos(best output, conditional mean)",
+                "router_error": "router-weight error |π − w|"}
+THRESHOLD_METRICS = ("threshold_cov_r", "threshold_cov_p", "threshold_precision", "threshold_cov_r_shuffled")
+THRESHOLD_TITLES = {"threshold_cov_r": "gated cov_r", "threshold_cov_p": "cov_p (outputs on a mode)",
+                    "threshold_precision": "transition precision",
+                    "threshold_cov_r_shuffled": "cov_r, permuted contexts"}
+PAPER_THRESHOLD = {"threshold_cov_r": ((1 / 64, 0.74), (1 / 4, 0.40)), "threshold_cov_p": 0.92,
+                   "threshold_cov_r_shuffled": 0.26}
+"""The paper's MoP-JEPA on pointmaze-teleport ("Coverage of Stochastic Dynamics"): gated coverage
+0.74 -> 0.40 over t in [1/64, 1/4], precision ~0.92 (Table 5's COV-P .924), shuffle leakage ~0.26."""
+PAPER_TASK = "pointmaze-teleport-navigate-v0"
+ARM_COLOURS = {"dense": "tab:red", "m3": "tab:orange", "var": "tab:purple", "mdn": "tab:brown",
+               "mop": "tab:blue", "codebook": "tab:gray", "ensemble": "tab:olive"}
+PANEL_CMAPS = {"truth": "Greens", "dense": "Reds", "mop": "Blues"}
+
+
+def _colour(arm: str) -> str:
+    return ARM_COLOURS.get(arm, "black")
+
+
+def _summary(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return frame.groupby(by, observed=True).value.agg(["mean", "std", "count"]).reset_index()
+
+
+def sweep_frame(results_root: Path) -> pd.DataFrame:
+    frame = read_table(results_root, "mechanism")
+    return frame.assign(M=frame.key.astype(int)) if not frame.empty else frame
+
+
+def threshold_frame(results_root: Path) -> pd.DataFrame:
+    """Threshold rows with their mode set ('' for keys without one) and t as a float."""
+    frame = read_table(results_root, "metrics")
+    frame = frame[frame.metric.isin(THRESHOLD_METRICS + ("threshold_shuffle",))]
+    if frame.empty:
+        return frame.assign(mode_set=pd.Series(dtype=str), t=pd.Series(dtype=float))
+    parts = frame.key.str.rpartition("@")
+    return frame.assign(mode_set=parts[0], t=parts[2].astype(float))
+
+
+def tables(results_root: Path) -> dict[str, pd.DataFrame]:
+    sweep = sweep_frame(results_root)
+    threshold = threshold_frame(results_root)
+    return {
+        "mechanism_sweep": _summary(sweep, ["metric", "arm", "M"]) if not sweep.empty else sweep,
+        "threshold_sweep": _summary(threshold, ["task", "metric", "mode_set", "arm", "t"])
+        if not threshold.empty else threshold,
+    }
+
+
+def render(results_root: Path, out_dir: Path) -> list[Path]:
+    """Every figure there is data for, as PNGs in out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    sweep = sweep_frame(results_root)
+    if not sweep.empty:
+        paths.append(_save(sweep_figure(sweep), out_dir / "mechanism_sweep.png"))
+    threshold = threshold_frame(results_root)
+    for task, rows in threshold.groupby("task", observed=True):
+        paths.append(_save(threshold_figure(rows, str(task)), out_dir / f"threshold_sweep_{task}.png"))
+    beliefs = read_table(results_root, "beliefs")
+    for task, rows in beliefs.groupby("task", observed=True):
+        paths.append(_save(beliefs_figure(rows, str(task)), out_dir / f"beliefs_{task}.png"))
+    return paths
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, dpi=130, bbox_inches="tight")
+    return path
+
+
+def _lines(axis, frame: pd.DataFrame, x: str) -> None:
+    """Per arm: the mean over seeds as a line, every seed as a dot."""
+    for arm, rows in frame.groupby("arm", observed=True):
+        stats = rows.groupby(x).value.agg(["mean", "std"]).reset_index()
+        axis.plot(stats[x], stats["mean"], "-o", color=_colour(arm), label=arm, markersize=4)
+        axis.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
+                          color=_colour(arm), alpha=0.12, linewidth=0)
+        axis.plot(rows[x], rows.value, ".", color=_colour(arm), alpha=0.35, markersize=3)
+
+
+def sweep_figure(sweep: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(4.2 * len(SWEEP_METRICS), 3.4))
+    axes = figure.subplots(1, len(SWEEP_METRICS))
+    for axis, metric in zip(axes, SWEEP_METRICS, strict=True):
+        _lines(axis, sweep[sweep.metric == metric], "M")
+        axis.set(title=SWEEP_TITLES[metric], xlabel="true number of successor modes M",
+                 xticks=sorted(sweep.M.unique()))
+        axis.grid(alpha=0.3)
+    axes[0].set_ylim(-0.03, 1.03)
+    axes[0].legend(fontsize=8)
+    seeds = sweep.groupby(["arm", "M"]).trial_id.nunique().max()
+    figure.suptitle(f"Controlled branch sweep (mean ± std over up to {seeds} seeds; dots: seeds)", fontsize=10, y=1.03)
+    return figure
+
+
+def threshold_figure(frame: pd.DataFrame, task: str) -> Figure:
+    mode_set = "teleport" if (frame.mode_set == "teleport").any() else "branching"
+    figure = Figure(figsize=(4.0 * len(THRESHOLD_METRICS), 3.4))
+    axes = figure.subplots(1, len(THRESHOLD_METRICS))
+    for axis, metric in zip(axes, THRESHOLD_METRICS, strict=True):
+        rows = frame[(frame.metric == metric) & ((frame.mode_set == mode_set) | (frame.mode_set == ""))]
+        _lines(axis, rows, "t")
+        if task == PAPER_TASK and metric in PAPER_THRESHOLD:
+            reference = PAPER_THRESHOLD[metric]
+            if isinstance(reference, tuple):
+                axis.plot(*zip(*reference, strict=True), "*--", color=_colour("mop"), markersize=10, alpha=0.6,
+                          label="paper MoP (endpoints)")
+            else:
+                axis.axhline(reference, color=_colour("mop"), linestyle="--", alpha=0.6, label="paper MoP")
+        axis.set_xscale("log", base=2)
+        ticks = sorted(frame.t.unique())
+        axis.set_xticks(ticks, [f"1/{round(1 / t)}" if t > 0 else "0" for t in ticks])
+        axis.set(title=THRESHOLD_TITLES[metric], xlabel="gate threshold t (weight > t)", ylim=(-0.03, 1.03))
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    note = "; dashed: the paper's MoP-JEPA" if task == PAPER_TASK else ""
+    figure.suptitle(f"Gate-threshold sweep on {task} ({mode_set} modes; the same outputs re-gated{note})",
+                    fontsize=10, y=1.03)
+    return figure
+
+
+def _density(axis, points: np.ndarray, weights: np.ndarray, extent: tuple, bandwidth: float, cmap: str) -> None:
+    """The weighted sum of Gaussian bumps at points [P, 2], unit-normalized, as a heat map."""
+    xs = np.linspace(extent[0], extent[1], 160)
+    ys = np.linspace(extent[2], extent[3], 160)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)  # [160, 160, 2]
+    squared = ((grid[:, :, None, :] - points[None, None]) ** 2).sum(axis=-1)  # [160, 160, P]
+    density = (weights * np.exp(-squared / (2 * bandwidth**2))).sum(axis=-1)
+    if density.max() > 0:
+        density = density / density.max()
+    axis.imshow(density, origin="lower", extent=extent, cmap=cmap, vmin=0, vmax=1, aspect="equal")
+
+
+def beliefs_figure(frame: pd.DataFrame, task: str) -> Figure:
+    """Rows: the belief cells; columns: ground truth, then each arm's two-step beliefs (one seed)."""
+    frame = frame[frame.seed == frame.seed.min()]
+    arms = [arm for arm in ("dense", "mop") if arm in set(frame.arm)] or sorted(set(frame.arm))[:2]
+    anchor = arms[-1]
+    cells = frame[frame.arm == anchor].drop_duplicates("rank").sort_values("rank")
+    columns = ["truth", *arms]
+    figure = Figure(figsize=(3.3 * len(columns), 3.2 * len(cells)))
+    axes = np.atleast_2d(figure.subplots(len(cells), len(columns), squeeze=False))
+    for row, (_, cell) in enumerate(cells.iterrows()):
+        for column, name in enumerate(columns):
+            arm = anchor if name == "truth" else name
+            rows = frame[(frame.arm == arm) & (frame["rank"] == cell["rank"])]
+            _belief_panel(axes[row, column], rows, name)
+        axes[row, 0].set_ylabel(f"cell {cell.cell} · {cell.num_modes} two-step modes", fontsize=8)
+    for column, name in enumerate(columns):
+        axes[0, column].set_title({"truth": "ground truth (branch freq.)"}.get(name, f"{name} (gated, π)"), fontsize=9)
+    seed = frame.seed.min()
+    figure.suptitle(f"Two-step beliefs in the cell's local latent plane (each model's own) · {task}, seed {seed}\n"
+                    "▼ true successor latents · × predicted peak on a true mode · + predicted peak elsewhere; "
+                    "heat: unit-normalized weighted density", fontsize=9, y=1.0)
+    return figure
+
+
+def _belief_panel(axis, rows: pd.DataFrame, name: str) -> None:
+    truth = rows[rows.kind == "truth"]
+    predicted = rows[(rows.kind == "prediction") & rows.gated]
+    shown = truth if name == "truth" else predicted
+    points = np.concatenate([truth[["x", "y"]].to_numpy(), predicted[["x", "y"]].to_numpy()])
+    span = max(float(np.ptp(truth[["x", "y"]].to_numpy(), axis=0).max()), 1e-3)
+    low, high = points.min(axis=0) - 0.35 * span, points.max(axis=0) + 0.35 * span
+    extent = (low[0], high[0], low[1], high[1])
+    cmap = PANEL_CMAPS.get(name, "Purples")
+    _density(axis, shown[["x", "y"]].to_numpy(), shown.weight.to_numpy(), extent, 0.12 * span, cmap)
+    axis.plot(truth.x, truth.y, "v", color="darkgreen", markersize=7, markeredgecolor="white", label="true successor")
+    if name == "truth":
+        for _, mode in truth.iterrows():
+            axis.annotate(f"{mode.weight:.0%}", (mode.x, mode.y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    else:
+        peaks = predicted.assign(wx=predicted.x * predicted.weight, wy=predicted.y * predicted.weight)
+        peaks = peaks.groupby("target_cell").agg(weight=("weight", "sum"), wx=("wx", "sum"), wy=("wy", "sum"),
+                                                 is_mode=("is_mode", "first"))
+        for _, peak in peaks.iterrows():
+            x, y = peak.wx / max(peak.weight, 1e-12), peak.wy / max(peak.weight, 1e-12)
+            axis.plot(x, y, "x" if peak.is_mode else "+", color="black", markersize=7)
+            if peak.weight >= 0.03:
+                axis.annotate(f"{peak.weight:.0%}", (x, y), textcoords="offset points", xytext=(4, -9), fontsize=7)
+    axis.set_xticks([])
+    axis.set_yticks([])

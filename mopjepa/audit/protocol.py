@@ -1,0 +1,180 @@
+"""The protocol on any model: query it blind, propose its graph, then (and only then) check it.
+
+    1. query     query_cells: the model sees each free cell's query observation, nothing else
+    2. propose   propose: the blind graph and the decoded two-step rollout (arrays only)
+    3. evaluate  evaluate: metric_report + coverage under permuted contexts + the threshold sweep
+                 + Fig. 2's belief rows; ground truth enters here
+experiment.run_trial runs these three stages on its trained arm; `audit` runs them on any model.
+
+Two steps: with a `rollout` function, output k2 of rollout(output k1) (a latent rollout, what our
+arms do). Without one, the model never sees latents it did not make: the second step of output k1
+is the model's own successor set of the cell k1 decodes to (a rollout through decoded cells'
+query observations, so no further model call) [choice].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mopjepa.audit.interface import ModelFunctions
+from mopjepa.config import GraphConfig
+from mopjepa.data import CellData, TaskData, build_cell_data
+from mopjepa.evaluate import (
+    Truth,
+    belief_rows,
+    context_permutations,
+    metric_report,
+    mode_sets,
+    shuffled_cov_r,
+    threshold_rows,
+)
+from mopjepa.graph import BlindGraph, TwoStepDecoding, decode, decode_two_step, propose_graph
+from mopjepa.seeding import numpy_rng
+
+
+@dataclass(frozen=True)
+class CellQueries:
+    """The model's answers for every free cell, as arrays (what the blind graph is built from)."""
+
+    latents: np.ndarray
+    """[N, K, D] successor latents of each cell's query."""
+    weights: np.ndarray
+    """[N, K] their weights (router pi, mixture weights, or uniform)."""
+    reference: np.ndarray
+    """[N, D] the model's encoding (for our arms: the target encoder's) of each cell's query."""
+    two_step_latents: np.ndarray
+    """[N, K, K, D] successors of each first-step output."""
+    two_step_weights: np.ndarray
+    """[N, K, K] their weights."""
+    two_step_source: str = "rollout"
+    """'rollout' (the model's latent rollout) or 'decoded' (through the decoded cell's own query)."""
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    metrics: list[dict]
+    """Long-form {"metric", "key", "value"} rows, the names of evaluate/report.py's docstring."""
+    edges: list[dict]
+    outputs: list[dict]
+    beliefs: list[dict]
+    blind: BlindGraph = field(repr=False)
+    two_step: TwoStepDecoding = field(repr=False)
+    queries: CellQueries = field(repr=False)
+
+    def metric(self, name: str, key: str = "") -> float:
+        for row in self.metrics:
+            if row["metric"] == name and row["key"] == key:
+                return row["value"]
+        raise KeyError(f"no metric {name!r} with key {key!r}")
+
+
+def query_cells(model: ModelFunctions | tuple, query_observations: np.ndarray) -> CellQueries:
+    """Ask the model about every cell, blind: query_observations [N, obs_dim] is all it receives."""
+    functions = ModelFunctions.of(model)
+    observations = np.asarray(query_observations)
+    reference = functions.call_encode(observations)  # [N, D]
+    latent_dim = reference.shape[1]
+    latents, weights = functions.call_successors(observations, latent_dim)  # [N, K, D], [N, K]
+    num_cells, K = weights.shape
+    if functions.rollout is not None:
+        second, second_weights = functions.call_rollout(latents.reshape(num_cells * K, latent_dim), K)
+        second = second.reshape(num_cells, K, K, latent_dim)  # [N, K, K, D]
+        second_weights = second_weights.reshape(num_cells, K, K)  # [N, K, K]
+        source = "rollout"
+    else:
+        through = decode(latents, reference)  # [N, K] the cell each output decodes to
+        second, second_weights, source = latents[through], weights[through], "decoded"
+    return CellQueries(latents, weights, reference, second, second_weights, source)
+
+
+def propose(queries: CellQueries, config: GraphConfig) -> tuple[BlindGraph, TwoStepDecoding]:
+    """The blind graph and the decoded two-step rollout (PROTOCOL 4): arrays in, no truth."""
+    blind = propose_graph(queries.latents, queries.weights, queries.reference, config)
+    rollout = decode_two_step(
+        queries.two_step_latents, queries.weights, queries.two_step_weights, queries.reference, config
+    )
+    return blind, rollout
+
+
+def evaluate(
+    queries: CellQueries, blind: BlindGraph, rollout: TwoStepDecoding, truth: Truth, config: GraphConfig, seed: int
+) -> tuple[list[dict], list[dict]]:
+    """(metric rows, belief rows). The shuffle test, the shuffled coverage and the threshold sweep
+    share the permutations drawn from the trial's 'shuffle' stream."""
+    metrics = metric_report(blind, truth, config, numpy_rng(seed, "shuffle"), two_step=rollout)
+    permutations = context_permutations(truth.num_cells, config.shuffle_permutations, numpy_rng(seed, "shuffle"))
+    sets = mode_sets(truth)
+    for key, (cells, modes) in sets.items():
+        value = shuffled_cov_r(blind.decoded, blind.gated, cells, modes, permutations)
+        metrics.append({"metric": "cov_r_shuffled", "key": key, "value": value})
+    metrics += threshold_rows(blind, truth, sets, permutations, config)
+    beliefs = belief_rows(queries.reference, queries.two_step_latents, rollout, truth)
+    return metrics, beliefs
+
+
+def audit(
+    task: TaskData | CellData,
+    model: ModelFunctions | tuple,
+    graph: GraphConfig | None = None,
+    seed: int = 0,
+    holdout_fraction: float = 0.2,
+    mode_threshold: float = 0.05,
+) -> AuditReport:
+    """The protocol's full report on `model` for a task. A TaskData is cut into cells as a trial
+    does (the seeded hold-out of `seed`); the model sees only the cells' query observations."""
+    graph = graph or GraphConfig()
+    if isinstance(task, TaskData):
+        task = build_cell_data(task, holdout_fraction, mode_threshold, numpy_rng(seed, "holdout"))
+    if not isinstance(task, CellData):
+        raise TypeError(f"audit needs a TaskData or CellData; got {type(task).__name__}")
+    queries = query_cells(model, task.query_observations)
+    blind, rollout = propose(queries, graph)
+    metrics, beliefs = evaluate(queries, blind, rollout, Truth.from_cell_data(task), graph, seed)
+    return AuditReport(metrics, edge_rows(blind, task), output_rows(blind, queries), beliefs, blind, rollout, queries)
+
+
+def edge_rows(blind: BlindGraph, cells: CellData) -> list[dict]:
+    """Every edge of the raw and gated graphs, with its cells' (i, j) and whether it is real/held out."""
+    free = cells.geometry.free_ij
+    rows = []
+    for name, graph in (("raw", blind.raw), ("gated", blind.gated_graph)):
+        for source, target, weight, cost in zip(graph.source, graph.target, graph.weight, graph.cost, strict=True):
+            rows.append(
+                {
+                    "graph": name,
+                    "source": int(source),
+                    "target": int(target),
+                    "source_i": int(free[source, 0]),
+                    "source_j": int(free[source, 1]),
+                    "target_i": int(free[target, 0]),
+                    "target_j": int(free[target, 1]),
+                    "weight": float(weight),
+                    "cost": float(cost),
+                    "real": bool(cells.truth[source, target]),
+                    "heldout": bool(cells.heldout[source, target]),
+                }
+            )
+    return rows
+
+
+def output_rows(blind: BlindGraph, queries: CellQueries) -> list[dict]:
+    """Each cell's outputs with their cosine similarity to every cell's reference latent."""
+    reference = queries.reference / np.linalg.norm(queries.reference, axis=1, keepdims=True)  # [N, D]
+    latents = queries.latents / np.linalg.norm(queries.latents, axis=-1, keepdims=True)  # [N, K, D]
+    similarity = np.einsum("nkd,md->nkm", latents, reference).astype(np.float32)  # [N, K, N]
+    num_cells, K = queries.weights.shape
+    return [
+        {
+            "query": "context",
+            "cell": n,
+            "output": k,
+            "weight": float(queries.weights[n, k]),
+            "gated": bool(blind.gated[n, k]),
+            "decoded": int(blind.decoded[n, k]),
+            "similarity": similarity[n, k].tolist(),
+        }
+        for n in range(num_cells)
+        for k in range(K)
+    ]

@@ -1,0 +1,67 @@
+"""One branch-sweep trial: generate the task, train the arm like any maze trial, measure its modes.
+
+The arm trains through the same WorldModel.build, BatchSampler and train loop as run_trial (no
+special case anywhere in model or train code) and is queried through the same numpy functions the
+audit uses: successors at the noise-free states, the target encoder for the mode latents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mopjepa.config import TrialConfig
+from mopjepa.data.sampler import BatchSampler
+from mopjepa.graph import gate
+from mopjepa.mechanism.measure import mechanism_rows
+from mopjepa.mechanism.task import BranchTask, make_branch_task
+from mopjepa.model.functions import numpy_functions
+from mopjepa.model.world_model import WorldModel
+from mopjepa.seeding import numpy_rng, torch_generator
+from mopjepa.train import TrainSummary, train
+
+MetricsCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class MechanismSummary:
+    config: TrialConfig
+    rows: list[dict]
+    """Long-form {"metric", "key" = M, "value"} rows (table `mechanism`), timing included."""
+    training: list[dict]
+    """{"step", "metric", "value"} of every training callback (table `training`)."""
+    train_summary: TrainSummary
+    data_hash: str
+
+
+def branch_task(cfg: TrialConfig) -> BranchTask:
+    if cfg.mechanism is None:
+        raise ValueError(f"a branch-sweep trial needs task 'mechanism'; got task {cfg.data.task!r}")
+    return make_branch_task(cfg.mechanism, numpy_rng(cfg.seed, "task"))
+
+
+def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | None = None) -> MechanismSummary:
+    """Train cfg.arm on the generated task of cfg.mechanism and measure coverage of its M modes."""
+    task = branch_task(cfg)
+    training: list[dict] = []
+
+    def record(step: int, metrics: dict[str, float]) -> None:
+        training.extend({"step": step, "metric": key, "value": value} for key, value in metrics.items())
+        if on_train_metrics:
+            on_train_metrics(step, metrics)
+
+    start = time.perf_counter()
+    obs_dim = task.context.shape[1]
+    model = WorldModel.build(cfg, obs_dim, 0, task.context.mean(axis=0), task.context.std(axis=0) + 1e-6)
+    sampler = BatchSampler(task.context, task.target, cfg.train.batch_size, torch_generator(cfg.seed, "batches"))
+    summary = train(model, sampler, cfg.train, record)
+    encode, successors, _ = numpy_functions(model)
+    outputs, weights = successors(task.states)  # [S, K, D], [S, K]
+    mode_latents = encode(task.states)[task.successors]  # [S, M, D]
+    gated, _ = gate(weights, cfg.graph)  # [S, K]
+    rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.mechanism.hit_cosine)
+    key = str(task.num_modes)
+    rows.append({"metric": "seconds", "key": key, "value": time.perf_counter() - start})
+    rows.append({"metric": "train_loss", "key": key, "value": summary.final_metrics.get("train/loss", float("nan"))})
+    return MechanismSummary(cfg, rows, training, summary, task.content_hash())

@@ -1,0 +1,29 @@
+"""`mechanism`: the controlled branch sweep (Fig. 4 middle) on the generated task, not a maze.
+
+Every registered arm x M in {1, 2, 3, 4, 6, 8} successor modes x 3 seeds: 126 trials of task
+'mechanism' (config.MECHANISM_TASK), each ~10-20 s on one core. Multi-output arms get K = 8 >= M.
+These trials run with mopjepa.mechanism.run_mechanism_trial (pipelines/mechanism.py), not run_trial.
+"""
+
+from mopjepa.config import MECHANISM_TASK, TrialConfig
+
+ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook", "ensemble")
+MODES = (1, 2, 3, 4, 6, 8)
+SEEDS = (0, 1, 2)
+K = 8
+BUDGET = {"steps": 2000, "batch_size": 256, "latent_dim": 16, "encoder_hidden": 64, "hidden_dim": 64,
+          "log_every": 250}
+
+
+def trial(arm: str, num_modes: int, seed: int, **overrides) -> dict:
+    """One trial's flat config; overrides apply where the arm has the key (K only to arms with K)."""
+    flat = {"task": MECHANISM_TASK, "arm": arm, "seed": seed, "num_modes": num_modes, **BUDGET}
+    allowed = set(TrialConfig.allowed_keys(arm, MECHANISM_TASK))
+    if "K" in allowed and arm != "m3":
+        flat["K"] = K
+    flat.update({key: value for key, value in overrides.items() if key in allowed})
+    return flat
+
+
+def trials(arms=ARMS, modes=MODES, seeds=SEEDS, **overrides) -> list[dict]:
+    return [trial(arm, m, seed, **overrides) for arm in arms for m in modes for seed in seeds]
