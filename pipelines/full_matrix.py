@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
-from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
+from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.data import DataError, load_task_data  # noqa: E402
 from mopjepa.results import trial_id  # noqa: E402
 from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # noqa: E402
@@ -129,7 +129,7 @@ def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     for flat in trials:
         cfg = TrialConfig.from_flat(flat)
         key = cfg.data.task
-        if key in prepared:
+        if key in prepared or key == MECHANISM_TASK:  # the branch sweep generates its own data
             continue
         with tqdm_progress(f"preparing {key}", unit="episode") as progress:
             data = load_task_data(key, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download, progress=progress)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,13 +74,16 @@ def run_matrix_trial(config: dict) -> None:
     import torch
     from ray import tune
 
-    from mopjepa.config import TrialConfig
+    from mopjepa.config import MECHANISM_TASK, TrialConfig
     from mopjepa.results import Lineage, trial_id
 
     context = MatrixContext(**config["context"])
     cfg = TrialConfig.from_flat(config["flat"])
     identity = trial_id(cfg)
     torch.set_num_threads(max(1, context.cpus_per_trial))
+    if cfg.data.task == MECHANISM_TASK:
+        tune.report(run_mechanism_cell(config["flat"], cfg, identity, context))
+        return
     stored = stored_headline(Path(context.results_root), identity)
     if stored is not None:
         tune.report({**stored, "trial_id": identity, "skipped": 1, "seconds": 0.0})
@@ -102,7 +106,7 @@ def run_matrix_trial(config: dict) -> None:
         "seed": str(cfg.seed),
     }
     run_id = tracker.start_trial(
-        context.mlflow_experiment_id, context.parent_run_id, identity, _run_name(cfg, identity), tags
+        context.mlflow_experiment_id, context.parent_run_id, identity, run_name(cfg, identity), tags
     )
     tracker.log_params(run_id, cfg.to_flat())
     try:
@@ -114,14 +118,18 @@ def run_matrix_trial(config: dict) -> None:
         summary.metrics.append({"metric": "seconds", "key": "trial_cpu", "value": time.process_time() - cpu_start})
         summary.metrics.append({"metric": "seconds", "key": "trial_wall", "value": time.perf_counter() - start})
         lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit)
-        write_trial_tables(Path(context.results_root), summary_tables(summary), lineage.columns(cfg))
+        tables = summary_tables(summary)
+        final = {"metrics": tables.pop("metrics")}
+        write_trial_tables(Path(context.results_root), tables, lineage.columns(cfg))
         tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in summary.training])
-        tracker.log_metrics(run_id, [(_metric_key(row), row["value"], 0) for row in summary.metrics])
+        tracker.log_metrics(run_id, [(metric_key("eval", row), row["value"], 0) for row in summary.metrics])
         if summary.checkpoint is not None:
             tracker.log_artifact(run_id, summary.checkpoint)
         edges = trial_file(Path(context.results_root), "edges", cfg.data.task, cfg.arm, identity)
         if edges.exists():
             tracker.log_artifact(run_id, edges)
+        # The metrics table marks the trial complete: it is written only once lineage is logged too.
+        write_trial_tables(Path(context.results_root), final, lineage.columns(cfg))
     except BaseException:
         tracker.finish(run_id, failed=True)
         raise
@@ -131,14 +139,46 @@ def run_matrix_trial(config: dict) -> None:
     )
 
 
-def _metric_key(row: dict) -> str:
-    """eval/<metric>[/<key>], MLflow-safe."""
-    return f"eval/{row['metric']}" + (f"/{row['key']}" if row["key"] else "")
+def run_mechanism_cell(flat: dict, cfg, identity: str, context: MatrixContext) -> dict:
+    """A branch-sweep trial (pipelines/mechanism.py) inside the matrix: Parquet rows and a child run."""
+    from mopjepa.results import completed_trials, write_trial_tables
+    from pipelines.mechanism import mechanism_tables
+    from pipelines.tracking import Tracker
+
+    if identity in completed_trials(Path(context.results_root)):
+        return {"trial_id": identity, "skipped": 1, "seconds": 0.0}
+    start = time.perf_counter()
+    tracker = Tracker(context.tracking_uri, context.experiment)
+    tags = {"git_commit": context.git_commit, "preset": context.preset, "task": cfg.data.task, "arm": cfg.arm,
+            "seed": str(cfg.seed), "data_source": "generated"}
+    run_id = tracker.start_trial(context.mlflow_experiment_id, context.parent_run_id, identity,
+                                 run_name(cfg, identity), tags)
+    tracker.log_params(run_id, cfg.to_flat())
+    try:
+        tables, lineage = mechanism_tables(flat, context.git_commit)
+        rows = tables["mechanism"]
+        tracker.log_metrics(run_id, [(metric_key("mechanism", row), row["value"], 0) for row in rows])
+        write_trial_tables(Path(context.results_root), tables, {**lineage, "experiment": context.experiment})
+    except BaseException:
+        tracker.finish(run_id, failed=True)
+        raise
+    tracker.finish(run_id)
+    coverage = {f"coverage_M{row['key']}": row["value"] for row in rows if row["metric"] == "coverage"}
+    return {**coverage, "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
 
 
-def _run_name(cfg, identity: str) -> str:
+def metric_key(prefix: str, row: dict) -> str:
+    """<prefix>/<metric>[/<key>] in the characters MLflow allows in metric names ('@' becomes ':')."""
+    name = f"{prefix}/{row['metric']}" + (f"/{row['key']}" if row["key"] else "")
+    return re.sub(r"[^0-9A-Za-z_\-. :/]", "_", name.replace("@", ":"))
+
+
+def run_name(cfg, identity: str) -> str:
+    """e.g. mop-K8-medium-s0-<trial id>: readable in the MLflow UI and in Tune's trial dirs."""
     k = getattr(cfg.predictor, "K", None)
-    return f"{cfg.arm}{'' if k is None else f'-K{k}'}-{cfg.data.task.split('-')[1]}-s{cfg.seed}-{identity}"
+    parts = cfg.data.task.split("-")
+    place = parts[1] if len(parts) > 2 else cfg.data.task
+    return f"{cfg.arm}{'' if k is None else f'-K{k}'}-{place}-s{cfg.seed}-{identity}"
 
 
 def _episode_map(workers: int):

@@ -27,8 +27,8 @@ from pipelines.common import git_commit  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
-def run_one(flat: dict, root: Path, commit: str = "unknown", threads: int = 0) -> list[dict]:
-    """Run one branch-sweep trial and write its tables under `root`; returns its rows."""
+def mechanism_tables(flat: dict, commit: str = "unknown", threads: int = 0) -> tuple[dict, dict]:
+    """Run one branch-sweep trial: (its tables {"training", "mechanism"}, the lineage columns)."""
     import torch
 
     from mopjepa.mechanism import run_mechanism_trial
@@ -38,8 +38,14 @@ def run_one(flat: dict, root: Path, commit: str = "unknown", threads: int = 0) -
     cfg = TrialConfig.from_flat(flat)
     summary = run_mechanism_trial(cfg)
     lineage = Lineage(trial_id(cfg), "mechanism", "generated", summary.data_hash, commit).columns(cfg)
-    write_trial_tables(root, {"training": summary.training, "mechanism": summary.rows}, lineage)
-    return [{**row, "arm": cfg.arm, "seed": cfg.seed} for row in summary.rows]
+    return {"training": summary.training, "mechanism": summary.rows}, lineage
+
+
+def run_one(flat: dict, root: Path, commit: str = "unknown", threads: int = 0) -> list[dict]:
+    """Run one branch-sweep trial and write its tables under `root`; returns its rows."""
+    tables, lineage = mechanism_tables(flat, commit, threads)
+    write_trial_tables(root, tables, lineage)
+    return [{**row, "arm": lineage["arm"], "seed": lineage["seed"]} for row in tables["mechanism"]]
 
 
 def parse_overrides(extra: list[str]) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import ray
 from ray import tune
 
-from pipelines.matrix_trial import MatrixContext, environment_threads, run_matrix_trial, trial_label
+from pipelines.matrix_trial import MatrixContext, environment_threads, run_matrix_trial, run_name, trial_label
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,8 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
     trainable = tune.with_resources(run_matrix_trial, tune.PlacementGroupFactory(bundles))
     param_space = {"flat": tune.grid_search(trials), "context": context.as_dict()}
     tune_dir = experiment_dir / "tune"
-    if tune.Tuner.can_restore(str(tune_dir)):
+    # tuner.pkl alone (a driver stopped before Tune saved any state) is not an experiment to resume.
+    if tune.Tuner.can_restore(str(tune_dir)) and any(tune_dir.glob("experiment_state-*.json")):
         print(f"resuming the interrupted experiment in {tune_dir}", flush=True)
         tuner = tune.Tuner.restore(
             str(tune_dir),
@@ -133,5 +134,5 @@ def _trial_name(trial) -> str:
     from mopjepa.config import TrialConfig
     from mopjepa.results import trial_id
 
-    flat = trial.config["flat"]
-    return f"{flat['arm']}-{flat['task'].split('-')[1]}-s{flat['seed']}-{trial_id(TrialConfig.from_flat(flat))}"
+    cfg = TrialConfig.from_flat(trial.config["flat"])
+    return run_name(cfg, trial_id(cfg))

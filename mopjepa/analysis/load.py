@@ -4,7 +4,8 @@
     EXP/results/<table>/task=<task>/arm=<arm>/<id>.parquet
 
 Only Parquet and JSON are read; nothing here needs torch, Ray or a tracking server. A trial is
-complete when its metrics file exists (it is written last); planned trials without one are missing.
+complete when its final table exists (metrics, or mechanism for
+branch-sweep trials; written last); planned trials without one are missing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from mopjepa.results import read_table
+from mopjepa.results import completed_trials, read_table
 
 LINEAGE_FIELDS = ("git_commit", "data_source", "data_hash", "schema_version")
 
@@ -88,7 +89,7 @@ def load_experiment(root: Path) -> ExperimentResults:
     if not results.is_dir() and manifest is None:
         raise FileNotFoundError(f"{root} has neither results/ nor manifest.json: not an experiment directory")
     metrics = read_table(results, "metrics")
-    done = set(metrics["trial_id"].unique())
+    done = completed_trials(results)
     missing = []
     for trial in (manifest or {}).get("trials", []):
         if trial["trial_id"] not in done:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis import family, figures, selection, tables, teleport_picture
+from mopjepa.analysis import family, figures, mechanism, selection, tables, teleport_picture
 from mopjepa.analysis.load import ExperimentResults, load_experiment
 from mopjepa.analysis.paper import PaperTables
 from mopjepa.analysis.render import Table
@@ -34,6 +34,8 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     figures: list[figures.Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    csv_tables: list[Path] = field(default_factory=list)
+    """Long tables written as CSV only (the branch sweep and the gate-threshold sweep)."""
 
     @property
     def page(self) -> Path:
@@ -57,11 +59,34 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
     for builder in FIGURE_BUILDERS:
         report.figures.append(builder(inputs, out / "figures"))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
+    add_mechanism(report, experiment.root / "results", out)
     out.mkdir(parents=True, exist_ok=True)
     markdown = page_markdown(report, chosen)
     report.page.write_text(markdown)
     (out / "report.html").write_text(page_html(report, chosen))
     return report
+
+
+MECHANISM_CAPTIONS = {
+    "mechanism_sweep": "Fig. 4 (middle): gated mode coverage vs the number of successor modes M (branch sweep)",
+    "threshold_sweep": "Gate-threshold sweep: gated cov_r, precision and shuffle vs t",
+    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes",
+}
+
+
+def add_mechanism(report: Report, results: Path, out: Path) -> None:
+    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present."""
+    for path in mechanism.render(results, out / "figures"):
+        prefix = next(p for p in MECHANISM_CAPTIONS if path.stem.startswith(p))
+        task = path.stem.removeprefix(prefix).strip("_")
+        caption = MECHANISM_CAPTIONS[prefix] + (f" ({task})" if task else "")
+        report.figures.append(figures.Figure(path.stem, caption, path))
+    for name, frame in mechanism.tables(results).items():
+        if not frame.empty:
+            path = out / "tables" / f"{name}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(path, index=False)
+            report.csv_tables.append(path)
 
 
 def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
@@ -113,6 +138,7 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
                      f"[tex](tables/{table.name}.tex)")
         lines += ["", table.markdown()]
     lines.append("Every main-configuration metric: [summary_long.csv](tables/summary_long.csv)")
+    lines += [f"{path.stem.replace('_', ' ')}: [{path.name}](tables/{path.name})" for path in report.csv_tables]
     lines += ["", "## Figures", ""]
     for figure in report.figures:
         if figure.path is None:

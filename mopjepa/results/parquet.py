@@ -74,7 +74,15 @@ def read_table(root: Path, table: str, filter_expression: ds.Expression | None =
     return dataset.to_table(filter=filter_expression).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
+FINAL_TABLES = ("metrics", "mechanism")
+"""A trial's last-written table: metrics for maze trials, mechanism for branch-sweep trials."""
+
+
 def completed_trials(root: Path) -> set[str]:
-    """Trial ids whose metrics file exists (the last file a trial writes)."""
-    directory = Path(root) / "metrics"
-    return {path.stem for path in directory.glob("task=*/arm=*/*.parquet")} if directory.exists() else set()
+    """Trial ids whose final table exists (it is the last file a trial writes)."""
+    done = set()
+    for table in FINAL_TABLES:
+        directory = Path(root) / table
+        if directory.exists():
+            done |= {path.stem for path in directory.glob("task=*/arm=*/*.parquet")}
+    return done
