@@ -8,7 +8,7 @@ import pytest
 from mopjepa.analysis.selection import k_sweep, matched_capacity, mdn_grid, select
 from mopjepa.config import TrialConfig
 from mopjepa.results import trial_id
-from tune_spaces import preset_trials
+from tune_spaces import preset_trials, quick
 
 
 def trials_frame(flats: list[dict]) -> pd.DataFrame:
@@ -55,7 +55,7 @@ def test_smoke_preset_budget_is_the_reference_and_the_k_sweep_stays_out():
 def test_quick_preset_mains_have_no_deviations():
     chosen = select(trials_frame(preset_trials("quick")))
     assert all(not group.deviations for group in chosen.main.values())
-    assert chosen.reference == {"steps": 3000}
+    assert chosen.reference == {"steps": quick.BUDGET["steps"]}
 
 
 def test_a_larger_budget_is_a_deviation_even_when_no_trial_keeps_the_default():

@@ -51,3 +51,12 @@ def test_a_rerun_trial_reuses_its_run_and_a_resumed_experiment_its_parent(tmp_pa
     assert first == second
     other_parent = tracker.start_trial(experiment_id, "another-parent", "abc", "run", {})
     assert other_parent != first
+
+
+def test_metric_keys_are_made_mlflow_safe():
+    from pipelines.matrix_trial import metric_key
+
+    assert metric_key("eval", {"metric": "plan_all", "key": ""}) == "eval/plan_all"
+    assert metric_key("eval", {"metric": "threshold_cov_r", "key": "teleport@0.0625"}) == \
+        "eval/threshold_cov_r/teleport:0.0625"
+    assert metric_key("eval", {"metric": "x", "key": "a|b"}) == "eval/x/a_b"
