@@ -465,12 +465,14 @@ def flat_key_types(arm: str | None = None) -> dict[str, type]:
     return types_by_key
 
 
-def coerce(arm: str, key: str, text: str) -> Any:
-    """Parse a command-line string into the type of flat key `key` for `arm`."""
-    _check(arm in PREDICTOR_CONFIGS, "arm", arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
+def coerce(arm: str | None, key: str, text: str) -> Any:
+    """Parse a command-line string into the type of flat key `key` for `arm` (for any arm when None)."""
+    if arm is not None:
+        _check(arm in PREDICTOR_CONFIGS, "arm", arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
     types_by_key = flat_key_types(arm)
     if key not in types_by_key:
-        raise ConfigError(f"unknown config key {key!r} for arm {arm!r}; allowed: {sorted(types_by_key)}")
+        owner = f" for arm {arm!r}" if arm is not None else ""
+        raise ConfigError(f"unknown config key {key!r}{owner}; allowed: {sorted(types_by_key)}")
     target = types_by_key[key]
     if target is bool:
         lowered = text.lower()

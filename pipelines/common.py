@@ -51,19 +51,19 @@ def git_commit() -> str:
         return os.environ.get("MOPJEPA_GIT_COMMIT", "unknown")
 
 
-def parse_config_overrides(arm: str, extra: list[str]) -> dict:
-    """`--K 8 --lam-route 0.5` (or `--lam_route=0.5`) -> typed flat config keys for `arm`."""
-    from mopjepa.config import coerce
+def parse_config_overrides(arm: str | None, extra: list[str]) -> dict:
+    """`--K 8 --lam-route 0.5` (or `--lam_route=0.5`) -> typed flat config keys for `arm` (any arm: None)."""
+    from mopjepa.config import ConfigError, coerce
 
     overrides, index = {}, 0
     while index < len(extra):
         token = extra[index]
         if not token.startswith("--"):
-            raise SystemExit(f"error: unexpected argument {token!r}; config keys are given as --key value")
+            raise ConfigError(f"unexpected argument {token!r}; config keys are given as --key value")
         key, _, value = token[2:].partition("=")
         if not value:
             if index + 1 >= len(extra):
-                raise SystemExit(f"error: --{key} needs a value")
+                raise ConfigError(f"--{key} needs a value")
             index += 1
             value = extra[index]
         overrides[key.replace("-", "_")] = coerce(arm, key.replace("-", "_"), value)

@@ -21,9 +21,9 @@ if __package__ in (None, ""):
 
 import pandas as pd  # noqa: E402
 
-from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig, flat_key_types  # noqa: E402
+from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
-from pipelines.common import git_commit  # noqa: E402
+from pipelines.common import git_commit, parse_config_overrides  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
@@ -48,30 +48,6 @@ def run_one(flat: dict, root: Path, commit: str = "unknown", threads: int = 0) -
     return [{**row, "arm": lineage["arm"], "seed": lineage["seed"]} for row in tables["mechanism"]]
 
 
-def parse_overrides(extra: list[str]) -> dict:
-    """`--K 8 --mode-sigma 0.2` -> typed flat keys (any arm's; each trial takes the keys its arm has)."""
-    types_by_key = flat_key_types()
-    overrides, tokens = {}, list(extra)
-    while tokens:
-        token = tokens.pop(0)
-        if not token.startswith("--"):
-            raise ConfigError(f"unexpected argument {token!r}; config keys are given as --key value")
-        key, _, value = token[2:].partition("=")
-        key = key.replace("-", "_")
-        if not value:
-            if not tokens:
-                raise ConfigError(f"--{key} needs a value")
-            value = tokens.pop(0)
-        if key not in types_by_key:
-            raise ConfigError(f"unknown config key {key!r}; allowed: {sorted(types_by_key)}")
-        kind = types_by_key[key]
-        try:
-            overrides[key] = value.lower() in ("true", "1", "yes") if kind is bool else kind(value)
-        except ValueError as error:
-            raise ConfigError(f"config field {key!r} = {value!r} is not allowed: must be {kind.__name__}") from error
-    return overrides
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/mechanism", help="output directory (default: %(default)s)")
@@ -84,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         modes = [int(m) for m in args.modes.split(",") if m]
         arms = [a for a in args.arms.split(",") if a]
-        overrides = parse_overrides(extra)
+        overrides = parse_config_overrides(None, extra)
         for key, flag in (("num_modes", "--modes"), ("arm", "--arms"), ("seed", "--seeds"), ("task", None)):
             if key in overrides:
                 raise ConfigError(f"--{key} is set by the sweep" + (f"; use {flag}" if flag else ""))
