@@ -287,6 +287,11 @@ class ExecuteConfig:
     """Edges to non-neighbour cells (teleports): steer to the 'source' cell's centre or the 'target''s."""
     jump_planning: str = "worst_case"
     """A cell with jump edges (teleports) is a chance cell: plan for its 'worst_case' jump, or 'shortest'."""
+    plan_graph: str = "raw"
+    """The proposed graph the executor plans in: 'raw' (every output, cost -log pi, so low-weight
+    transitions are a last resort) or 'gated' (router-active outputs only). [choice] With 'gated', the
+    held-out transitions leave the official goals unreachable for every arm and execution degenerates
+    to the shared straight-line fallback."""
     replan: bool = True
     """Replan on unplanned cells and stalled edges; False gives the no-replan control."""
     online_repair: bool = False
@@ -296,6 +301,7 @@ class ExecuteConfig:
 
     JUMP_STEERING: ClassVar[tuple[str, ...]] = ("source", "target")
     JUMP_PLANNING: ClassVar[tuple[str, ...]] = ("worst_case", "shortest")
+    PLAN_GRAPHS: ClassVar[tuple[str, ...]] = ("raw", "gated")
 
     def __post_init__(self):
         _check(isinstance(self.episodes_per_task, int) and self.episodes_per_task >= 0,
@@ -306,6 +312,7 @@ class ExecuteConfig:
                f"one of {self.JUMP_STEERING}")
         _check(self.jump_planning in self.JUMP_PLANNING, "jump_planning", self.jump_planning,
                f"one of {self.JUMP_PLANNING}")
+        _check(self.plan_graph in self.PLAN_GRAPHS, "plan_graph", self.plan_graph, f"one of {self.PLAN_GRAPHS}")
         _check(isinstance(self.replan, bool), "replan", self.replan, "a bool")
         _check(isinstance(self.online_repair, bool), "online_repair", self.online_repair, "a bool")
         _check(not (self.online_repair and not self.replan), "online_repair", self.online_repair,

@@ -5,7 +5,7 @@
     3. query      every free cell's query observation -> successor latents and weights (+ two steps)
     4. propose    the blind graph: decode outputs to cells, raw and router-gated edges
     5. evaluate   the protocol's metrics: ground truth enters here and only here
-    6. execute    the replanning executor on the gated graph in the real environment
+    6. execute    the replanning executor on the proposed graph (raw by default) in the real environment
 
 Stages 3-5 are mopjepa.audit's, the same code that audits any model: the trained arm enters it as
 numpy functions (mopjepa.model.functions), so our arms get no special path.
@@ -132,8 +132,9 @@ def run_trial(
     episodes: list[Episode] = []
     if cfg.execute.episodes_per_task > 0:
         with stage("execute"):
+            plan_graph = blind.raw if cfg.execute.plan_graph == "raw" else blind.gated_graph
             episodes = run_episodes(
-                task.name.env_name, cells.geometry, blind.gated_graph, cfg.execute, cfg.seed, hooks.map_episodes
+                task.name.env_name, cells.geometry, plan_graph, cfg.execute, cfg.seed, hooks.map_episodes
             )
         metrics += execution_rows(episodes)
     metrics += [{"metric": "seconds", "key": name, "value": value} for name, value in seconds.items()]
