@@ -20,6 +20,17 @@ def full_dataset_dir() -> Path:
     return Path(os.environ.get("MOPJEPA_TEST_DATASET_DIR", "~/.cache/mopjepa/test-data")).expanduser()
 
 
+@pytest.fixture
+def one_thread():
+    """Single-threaded torch for a test (fast and stable on a shared 2-core machine); restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def full_data_dir() -> Path:
     return full_dataset_dir()

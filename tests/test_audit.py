@@ -120,31 +120,36 @@ def test_without_rollout_two_steps_go_through_the_decoded_cells(small_cells):
     assert queries.two_step_source == "decoded"
     through = report.blind.decoded  # [N, K]
     np.testing.assert_array_equal(queries.two_step_latents, queries.latents[through])
-    with_rollout = audit(small_cells, (*oracle(small_cells), lambda z: oracle(small_cells)[1](
-        small_cells.query_observations[z.argmax(axis=1)])))
+    with_rollout = audit(
+        small_cells,
+        (*oracle(small_cells), lambda z: oracle(small_cells)[1](small_cells.query_observations[z.argmax(axis=1)])),
+    )
     assert as_dict(with_rollout.metrics)[("two_step", "mean")] == as_dict(report.metrics)[("two_step", "mean")]
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("arm", ["mop", "var"])
 def test_our_trained_arm_audited_from_its_checkpoint_reports_what_run_trial_reports(
     small_data_dir, tmp_path, one_thread, arm
 ):
-    flat = {"task": TELEPORT, "arm": arm, "steps": 30, "batch_size": 32, "latent_dim": 8, "encoder_hidden": 16,
-            "hidden_dim": 16, "episodes_per_task": 0, "seed": 3, **({"K": 4} if arm == "mop" else {})}
+    flat = {
+        "task": TELEPORT,
+        "arm": arm,
+        "steps": 30,
+        "batch_size": 32,
+        "latent_dim": 8,
+        "encoder_hidden": 16,
+        "hidden_dim": 16,
+        "episodes_per_task": 0,
+        "seed": 3,
+        **({"K": 4} if arm == "mop" else {}),
+    }
     cfg = TrialConfig.from_flat(flat)
     task = load_task_data(TELEPORT, small_data_dir)
     summary = run_trial(cfg, task, workdir=tmp_path)
     model = load_checkpoint(summary.checkpoint)
-    report = audit(task, numpy_functions(model), cfg.graph, cfg.seed, cfg.data.holdout_fraction,
-                   cfg.data.mode_threshold)
+    report = audit(
+        task, numpy_functions(model), cfg.graph, cfg.seed, cfg.data.holdout_fraction, cfg.data.mode_threshold
+    )
     trial = as_dict([row for row in summary.metrics if row["metric"] not in NOT_PROTOCOL])
     audited = as_dict(report.metrics)
     assert audited.keys() == trial.keys()

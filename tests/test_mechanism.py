@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, MechanismConfig, TrialConfig
 from mopjepa.experiment import run_trial
 from mopjepa.mechanism import make_branch_task, mechanism_rows, mode_weights, run_mechanism_trial
 
-SMALL = {"task": MECHANISM_TASK, "num_states": 8, "obs_dim": 8, "num_examples": 4000, "latent_dim": 16,
-         "encoder_hidden": 64, "hidden_dim": 64, "batch_size": 128, "steps": 500, "log_every": 100}
+pytestmark = pytest.mark.usefixtures("one_thread")  # single-threaded: fast on a shared 2-core machine
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+SMALL = {
+    "task": MECHANISM_TASK,
+    "num_states": 8,
+    "obs_dim": 8,
+    "num_examples": 4000,
+    "latent_dim": 16,
+    "encoder_hidden": 64,
+    "hidden_dim": 64,
+    "batch_size": 128,
+    "steps": 500,
+    "log_every": 100,
+}
 
 
 def values(arm: str, num_modes: int, seed: int = 0, **extra) -> dict[str, float]:
@@ -134,8 +137,28 @@ def test_sweep_cli_writes_long_form_rows_and_the_figure_renders(tmp_path, capsys
     from mopjepa.results import read_table
     from pipelines.mechanism import main
 
-    code = main(["--out", str(tmp_path), "--modes", "1,3", "--arms", "dense,mop", "--seeds", "2", "--steps", "60",
-                 "--K", "4", "--latent-dim", "8", "--num-examples", "1000", "--workers", "2"])
+    code = main(
+        [
+            "--out",
+            str(tmp_path),
+            "--modes",
+            "1,3",
+            "--arms",
+            "dense,mop",
+            "--seeds",
+            "2",
+            "--steps",
+            "60",
+            "--K",
+            "4",
+            "--latent-dim",
+            "8",
+            "--num-examples",
+            "1000",
+            "--workers",
+            "2",
+        ]
+    )
     assert code == 0 and "coverage (gated) by M" in capsys.readouterr().out
     frame = read_table(tmp_path / "results", "mechanism")
     assert set(frame.arm) == {"dense", "mop"} and set(frame.key) == {"1", "3"} and set(frame.num_modes) == {1, 3}

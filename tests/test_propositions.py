@@ -11,6 +11,8 @@ from mopjepa.config import PREDICTOR_CONFIGS
 from mopjepa.model.encoder import unit
 from mopjepa.model.predictors import PREDICTORS
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # single-threaded: fast on a shared 2-core machine
+
 D, M, STEPS, BATCH = 8, 3, 600, 256
 _basis, _ = torch.linalg.qr(torch.randn(D, D, generator=torch.Generator().manual_seed(0)))
 PROTOTYPES = _basis[:, :2].T.contiguous()  # [2, D] contexts
@@ -25,15 +27,6 @@ def sample(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     mode = torch.multinomial(WEIGHTS[kind], 1, generator=generator)[:, 0]  # [B]
     z_plus = unit(MODES[kind, mode] + 0.05 * torch.randn(BATCH, D, generator=generator))  # [B, D]
     return c, z_plus
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded: fast on a shared 2-core machine; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def fit(arm: str, **fields):
