@@ -38,9 +38,12 @@ def report(smoke_experiment, tmp_path_factory):
 
 
 def test_every_figure_renders_from_smoke_results(report):
+    # Every trial also records its threshold sweep and two-step beliefs: one figure of each per smoke task.
+    smoke_tasks = ["pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0"]
     assert [f.name for f in report.figures] == [
         "fig3_teleport_cells", "fig5_plan_all", "fig6_realroute", "fig7_realroute_by_distance",
         "fig8_raw_vs_gated_coverage", "fig9_k_sweep",
+        *(f"threshold_sweep_{task}" for task in smoke_tasks), *(f"beliefs_{task}" for task in smoke_tasks),
     ]
     for figure in report.figures:
         assert figure.path is not None, f"{figure.name}: {figure.note}"
