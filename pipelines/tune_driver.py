@@ -103,6 +103,7 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
             param_space=param_space,
             tune_config=tune.TuneConfig(
                 max_concurrent_trials=args.max_concurrent or None,
+                reuse_actors=True,
                 trial_name_creator=_trial_name,
                 trial_dirname_creator=_trial_name,
             ),
