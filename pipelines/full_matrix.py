@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,6 +139,15 @@ def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     return prepared
 
 
+def start_tracking(tracking_uri: str, name: str, storage: Path, preset: str) -> tuple[Tracker, str, str, str]:
+    """The experiment's MLflow experiment and parent run: (tracker, experiment id, parent run id, commit)."""
+    tracker = Tracker(tracking_uri, name)
+    experiment_id = tracker.ensure_experiment(storage / "mlartifacts")
+    commit = git_commit()
+    parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
+    return tracker, experiment_id, parent_id, commit
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = args.name or (args.trials_file.stem if args.trials_file else args.preset)
@@ -158,10 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     tracking_uri = args.tracking_uri or default_tracking_uri(storage)
-    tracker = Tracker(tracking_uri, name)
-    experiment_id = tracker.ensure_experiment(storage / "mlartifacts")
-    commit = git_commit()
-    parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
+    from pipelines.tune_driver import connect, run_tune  # the one module that drives Ray Tune
+
+    # MLflow's first connection (schema migrations of a new SQLite store: seconds) overlaps Ray's
+    # start-up, which mostly waits for its processes.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        tracking = background.submit(start_tracking, tracking_uri, name, storage, preset)
+        connect(args.local_cpus, args.cpus_per_trial)
+        tracker, experiment_id, parent_id, commit = tracking.result()
     context = MatrixContext(
         experiment=name,
         preset=preset,
@@ -173,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         git_commit=commit,
         cpus_per_trial=args.cpus_per_trial,
     )
-    from pipelines.tune_driver import run_tune  # the one module that drives Ray Tune
-
     start = time.perf_counter()
     try:
         outcome = run_tune(trials, context, experiment_dir, args)
