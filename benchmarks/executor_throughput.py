@@ -44,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--episodes-per-task", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bare-steps", type=int, default=4000)
+    parser.add_argument("--compare-depth-1", action="store_true",
+                        help="also time a pool with one job in flight per actor (the queue depth before 2)")
     return parser.parse_args()
 
 
@@ -87,7 +89,8 @@ def main() -> None:
     bare_steps_per_s(env_name, 500, 0)
 
     repo = str(Path(__file__).resolve().parents[1])
-    ray.init(address="local", num_cpus=args.actors, include_dashboard=False, log_to_driver=False,
+    pools = 2 if args.compare_depth_1 else 1  # pools run one at a time; Ray just needs the logical CPUs
+    ray.init(address="local", num_cpus=args.actors * pools, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": repo}})
     try:
         pool = EpisodeActorPool(args.actors)
@@ -95,16 +98,20 @@ def main() -> None:
         rounds = iter(range(10**6))
         bare_jobs = [(env_name, args.bare_steps, 1000 + k) for k in range(args.actors)]
         pool(bare_job, bare_jobs)
-        samples = interleaved(
-            {
-                "serial": lambda: executor_steps_per_s(serial_map, jobs, 1),
-                "bare": lambda: bare_steps_per_s(env_name, args.bare_steps, next(rounds)),
-                "actors": lambda: executor_steps_per_s(pool, jobs, args.actors),
-                "actors_bare": lambda: float(np.mean(pool(bare_job, bare_jobs))),
-            },
-            args.rounds,
-        )
+        sides = {
+            "serial": lambda: executor_steps_per_s(serial_map, jobs, 1),
+            "bare": lambda: bare_steps_per_s(env_name, args.bare_steps, next(rounds)),
+            "actors": lambda: executor_steps_per_s(pool, jobs, args.actors),
+            "actors_bare": lambda: float(np.mean(pool(bare_job, bare_jobs))),
+        }
+        if args.compare_depth_1:
+            shallow = EpisodeActorPool(args.actors, queue_depth=1)
+            shallow(run_episode_job, jobs[: args.actors])
+            sides["actors_depth_1"] = lambda: executor_steps_per_s(shallow, jobs, args.actors)
+        samples = interleaved(sides, args.rounds)
         pool.close()
+        if args.compare_depth_1:
+            shallow.close()
     finally:
         ray.shutdown()
 
@@ -115,6 +122,9 @@ def main() -> None:
           f"bare env here {spread(samples['bare'])}, executor here {spread(samples['serial'])}; "
           f"bare env per actor {spread(samples['actors_bare'])}, executor per actor ({args.actors} actors) "
           f"{spread(samples['actors'])} (= {median(samples['actors']) / bare:.3f} of the bare env here)", flush=True)
+    if args.compare_depth_1:
+        print(f"queue depth 1: executor per actor {spread(samples['actors_depth_1'])} "
+              f"(= {median(samples['actors_depth_1']) / actors_bare:.3f} of the bare env in an actor)", flush=True)
     figure("executor steps/s in-process / bare env", serial, f">= {TARGET}", serial >= TARGET)
     figure(f"executor steps/s per actor ({args.actors} actors) / bare env in an actor", per_actor,
            f">= {TARGET}", per_actor >= TARGET)

@@ -49,17 +49,24 @@ class EpisodeWorker:
 class EpisodeActorPool:
     """A `map_episodes` callable backed by `num_workers` actors (0: one per CPU Ray has available)."""
 
-    def __init__(self, num_workers: int = 0, max_attempts: int = 3):
+    def __init__(self, num_workers: int = 0, max_attempts: int = 3, queue_depth: int = 2):
         if not ray.is_initialized():
             raise RuntimeError("EpisodeActorPool needs a running Ray (call ray.init first)")
-        if num_workers < 0 or max_attempts < 1:
-            raise ValueError(f"num_workers >= 0, max_attempts >= 1 needed: got {num_workers}, {max_attempts}")
+        if num_workers < 0 or max_attempts < 1 or queue_depth < 1:
+            raise ValueError(
+                f"num_workers >= 0, max_attempts >= 1, queue_depth >= 1 needed: got {num_workers}, "
+                f"{max_attempts}, {queue_depth}"
+            )
         if num_workers == 0:
             num_workers = max(1, int(ray.available_resources().get("CPU", 1)))
         self.max_attempts = max_attempts
+        self.queue_depth = queue_depth
+        """Jobs in flight per actor: with 2, an actor's next episode is already queued on it when one
+        finishes, so it never idles for the round trip to this process."""
         self.replaced = 0
         """Actors that died and were replaced over the pool's life."""
         self.actors = [self._spawn() for _ in range(num_workers)]
+        self.generations = [0] * num_workers  # bumped when a slot's actor is replaced
 
     @staticmethod
     def _spawn():
@@ -68,6 +75,7 @@ class EpisodeActorPool:
     def _replace(self, slot: int) -> None:
         ray.kill(self.actors[slot], no_restart=True)  # no-op for a dead actor; stops an unreachable one
         self.actors[slot] = self._spawn()
+        self.generations[slot] += 1
         self.replaced += 1
 
     def __call__(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
@@ -79,15 +87,17 @@ class EpisodeActorPool:
         attempts = [0] * len(jobs)
         fn_ref = ray.put(fn)
         waiting = deque(range(len(jobs)))
-        idle = deque(range(len(self.actors)))
-        running: dict[ray.ObjectRef, tuple[int, int]] = {}  # ref -> (actor slot, job index)
+        # A free place in an actor's queue; slots interleaved so the first jobs spread over the actors.
+        free = deque(slot for _ in range(self.queue_depth) for slot in range(len(self.actors)))
+        running: dict[ray.ObjectRef, tuple[int, int, int]] = {}  # ref -> (actor slot, generation, job index)
         while waiting or running:
-            while waiting and idle:
-                slot, index = idle.popleft(), waiting.popleft()
+            while waiting and free:
+                slot, index = free.popleft(), waiting.popleft()
                 attempts[index] += 1
-                running[self.actors[slot].run.remote(fn_ref, jobs[index])] = (slot, index)
+                ref = self.actors[slot].run.remote(fn_ref, jobs[index])
+                running[ref] = (slot, self.generations[slot], index)
             (ref,), _ = ray.wait(list(running), num_returns=1)
-            slot, index = running.pop(ref)
+            slot, generation, index = running.pop(ref)
             try:
                 results[index] = ray.get(ref)
             except RayActorError as error:
@@ -95,9 +105,10 @@ class EpisodeActorPool:
                     raise RuntimeError(
                         f"job {index} lost its actor {attempts[index]} times (max_attempts={self.max_attempts})"
                     ) from error
-                self._replace(slot)
+                if generation == self.generations[slot]:  # the other jobs queued on it come back here too
+                    self._replace(slot)
                 waiting.appendleft(index)
-            idle.append(slot)
+            free.append(slot)
         return results
 
     def describe(self) -> list[dict[str, Any]]:
