@@ -41,11 +41,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR)
     parser.add_argument("--task", default="pointmaze-large-stitch-v0")
     parser.add_argument("--actors", type=int, default=2)
-    parser.add_argument("--episodes-per-task", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--bare-steps", type=int, default=4000)
-    parser.add_argument("--compare-depth-1", action="store_true",
-                        help="also time a pool with one job in flight per actor (the queue depth before 2)")
+    parser.add_argument("--episodes-per-task", type=int, default=2, help="in-process side, per round")
+    parser.add_argument("--actor-episodes-per-task", type=int, default=8, help="actor side, per round")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--bare-steps", type=int, default=3000)
+    parser.add_argument("--compare-before", action="store_true",
+                        help="also time a pool as before: one episode per call, one call in flight per actor")
     return parser.parse_args()
 
 
@@ -85,11 +86,13 @@ def main() -> None:
     env_name = task.name.env_name
     graph = ProposedGraph.from_adjacency(cells.truth)
     jobs = episode_jobs(env_name, cells.geometry, graph, ExecuteConfig(episodes_per_task=args.episodes_per_task), 0)
+    actor_jobs = episode_jobs(env_name, cells.geometry, graph,
+                              ExecuteConfig(episodes_per_task=args.actor_episodes_per_task), 1)
     serial_map(run_episode_job, jobs[:1])  # warm-up: env made, code paths loaded
     bare_steps_per_s(env_name, 500, 0)
 
     repo = str(Path(__file__).resolve().parents[1])
-    pools = 2 if args.compare_depth_1 else 1  # pools run one at a time; Ray just needs the logical CPUs
+    pools = 2 if args.compare_before else 1  # pools run one at a time; Ray just needs the logical CPUs
     ray.init(address="local", num_cpus=args.actors * pools, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": repo}})
     try:
@@ -101,16 +104,16 @@ def main() -> None:
         sides = {
             "serial": lambda: executor_steps_per_s(serial_map, jobs, 1),
             "bare": lambda: bare_steps_per_s(env_name, args.bare_steps, next(rounds)),
-            "actors": lambda: executor_steps_per_s(pool, jobs, args.actors),
+            "actors": lambda: executor_steps_per_s(pool, actor_jobs, args.actors),
             "actors_bare": lambda: float(np.mean(pool(bare_job, bare_jobs))),
         }
-        if args.compare_depth_1:
-            shallow = EpisodeActorPool(args.actors, queue_depth=1)
+        if args.compare_before:
+            shallow = EpisodeActorPool(args.actors, queue_depth=1, max_chunk=1)
             shallow(run_episode_job, jobs[: args.actors])
-            sides["actors_depth_1"] = lambda: executor_steps_per_s(shallow, jobs, args.actors)
+            sides["actors_before"] = lambda: executor_steps_per_s(shallow, actor_jobs, args.actors)
         samples = interleaved(sides, args.rounds)
         pool.close()
-        if args.compare_depth_1:
+        if args.compare_before:
             shallow.close()
     finally:
         ray.shutdown()
@@ -118,13 +121,14 @@ def main() -> None:
     bare, actors_bare = median(samples["bare"]), median(samples["actors_bare"])
     serial, per_actor = median(samples["serial"]) / bare, median(samples["actors"]) / actors_bare
     steps = sum(episode.steps for episode in serial_map(run_episode_job, jobs))
-    print(f"{args.task} ({cells.num_cells} cells), {len(jobs)} episodes ({steps} steps) per round; steps/s: "
+    print(f"{args.task} ({cells.num_cells} cells), per round {len(jobs)} episodes ({steps} steps) here, "
+          f"{len(actor_jobs)} on the actors; steps/s: "
           f"bare env here {spread(samples['bare'])}, executor here {spread(samples['serial'])}; "
           f"bare env per actor {spread(samples['actors_bare'])}, executor per actor ({args.actors} actors) "
           f"{spread(samples['actors'])} (= {median(samples['actors']) / bare:.3f} of the bare env here)", flush=True)
-    if args.compare_depth_1:
-        print(f"queue depth 1: executor per actor {spread(samples['actors_depth_1'])} "
-              f"(= {median(samples['actors_depth_1']) / actors_bare:.3f} of the bare env in an actor)", flush=True)
+    if args.compare_before:
+        print(f"before (1 episode per call, 1 call in flight): executor per actor {spread(samples['actors_before'])} "
+              f"(= {median(samples['actors_before']) / actors_bare:.3f} of the bare env in an actor)", flush=True)
     figure("executor steps/s in-process / bare env", serial, f">= {TARGET}", serial >= TARGET)
     figure(f"executor steps/s per actor ({args.actors} actors) / bare env in an actor", per_actor,
            f">= {TARGET}", per_actor >= TARGET)
