@@ -10,6 +10,8 @@
   elementwise: FlopCounterMode counts no FLOPs for them, but their time is in the step.
 - Peak: the best median fp32 `torch.mm` throughput over square sizes 512..2048, same thread count.
 - Interleaved: each round times one training chunk then every matmul size; medians over rounds.
+- `--pair`: also two training processes at one thread each, side by side (how the matrix runs two
+  trials on two cores), their summed FLOP/s over the two-thread peak, rounds interleaved likewise.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=25, help="training steps per timed chunk")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's top ops of 10 steps")
+    parser.add_argument("--pair", action="store_true", help="also two 1-thread training processes side by side")
     return parser.parse_args()
 
 
@@ -103,6 +106,53 @@ def measure(args: argparse.Namespace, threads: int, cfg, model, sampler, flops: 
     return mfu
 
 
+def _pair_worker(args: argparse.Namespace, connection) -> None:
+    """A 1-thread training process: on each b"go", one timed chunk; answers seconds per step."""
+    torch.set_num_threads(1)
+    cfg, model, sampler = build(args)
+    train(model, sampler, cfg.train)
+    connection.send("ready")
+    while connection.recv() == "go":
+        connection.send(train(model, sampler, cfg.train).seconds / cfg.train.steps)
+
+
+def measure_pair(args: argparse.Namespace, flops: int) -> float:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    pipes = [context.Pipe() for _ in range(2)]
+    workers = [context.Process(target=_pair_worker, args=(args, child)) for _, child in pipes]
+    for worker in workers:
+        worker.start()
+    try:
+        for parent, _ in pipes:
+            parent.recv()
+
+        def both() -> float:  # summed FLOP/s of the two processes over one chunk each
+            for parent, _ in pipes:
+                parent.send("go")
+            return sum(flops / parent.recv() for parent, _ in pipes)
+
+        torch.set_num_threads(2)
+        sides = {"pair": both}
+        for size in PEAK_SIZES:
+            sides[f"mm{size}"] = lambda size=size: 2 * size**3 / matmul_seconds(size)
+        samples = interleaved(sides, args.rounds)
+    finally:
+        for parent, _ in pipes:
+            parent.send("stop")
+        for worker in workers:
+            worker.join(timeout=30)
+    achieved = median(samples["pair"])
+    peak = max(median(samples[f"mm{size}"]) for size in PEAK_SIZES)
+    mfu = achieved / peak
+    print(f"2 processes x 1 thread: {achieved / 1e9:.1f} GFLOP/s together; 2-thread peak {peak / 1e9:.1f} GFLOP/s",
+          flush=True)
+    figure(f"train MFU {args.arm} K={args.K} 2 processes x 1 thread", mfu, f">= {TARGET}", mfu >= TARGET,
+           f"{achieved / 1e9:.1f} / {peak / 1e9:.1f} GFLOP/s")
+    return mfu
+
+
 def profile(cfg, model, sampler, threads: int) -> None:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
@@ -127,6 +177,8 @@ def main() -> None:
         measure(args, threads, cfg, model, sampler, flops)
         if args.profile:
             profile(cfg, model, sampler, threads)
+    if args.pair:
+        measure_pair(args, flops)
 
 
 if __name__ == "__main__":
