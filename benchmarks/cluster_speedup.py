@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, median, print_machine  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, load_average, median, print_machine, run_stamped, timeline  # noqa: E402,E501
 from tests.local_ray import add_node, ray_env, start_head, stop_nodes  # noqa: E402
 
 TARGET = 1.8
@@ -40,20 +38,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_matrix(trials_file: Path, storage: Path, name: str, address: str, dataset_dir: str) -> tuple[float, float]:
-    """(driver wall seconds, sum of the trials' trial_wall seconds)."""
+def run_matrix(trials_file: Path, storage: Path, name: str, address: str, dataset_dir: str) -> dict[str, float | str]:
+    """The driver's wall seconds and phases, and the trials' summed trial_wall and trial_cpu seconds."""
     from mopjepa.results import read_table
 
     command = [sys.executable, str(REPO / "pipelines" / "full_matrix.py"), "--trials-file", str(trials_file),
                "--name", name, "--storage", str(storage), "--dataset-dir", str(dataset_dir), "--no-download"]
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, env=ray_env(RAY_ADDRESS=address), capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"full_matrix.py failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    wall, lines = run_stamped(command, env=ray_env(RAY_ADDRESS=address))
     frame = read_table(storage / name / "results", "metrics")
-    trial_wall = float(frame[(frame.metric == "seconds") & (frame.key == "trial_wall")].value.sum())
-    return wall, trial_wall
+    seconds = frame[frame.metric == "seconds"].groupby("key").value.sum()
+    return {"wall": wall, "trial_wall": float(seconds["trial_wall"]), "trial_cpu": float(seconds["trial_cpu"]),
+            "timeline": timeline(lines, wall)}
 
 
 def main() -> None:
@@ -71,11 +66,12 @@ def main() -> None:
         for round_ in range(args.rounds):
             for nodes in (1, 2):
                 worker = add_node(temp_dir, address, num_cpus=1) if nodes == 2 else None
-                wall, trial_wall = run_matrix(trials_file, workdir / "store", f"r{round_}-n{nodes}", address,
-                                              args.dataset_dir)
-                walls[nodes].append(wall)
-                print(f"round {round_}: {nodes} node(s): wall {wall:.1f} s, trials {trial_wall:.1f} s "
-                      f"(trial wall / node {trial_wall / nodes:.1f} s)", flush=True)
+                run = run_matrix(trials_file, workdir / "store", f"r{round_}-n{nodes}", address, args.dataset_dir)
+                walls[nodes].append(run["wall"])
+                print(f"round {round_}: {nodes} node(s): wall {run['wall']:.1f} s; trials: wall "
+                      f"{run['trial_wall']:.1f} s ({run['trial_wall'] / nodes:.1f} s per node), cpu "
+                      f"{run['trial_cpu']:.1f} s; load {load_average()}", flush=True)
+                print(f"  driver: {run['timeline']}", flush=True)
                 if worker is not None:
                     stop_nodes(temp_dir, marker=f"--node_manager_port={worker}")
     finally:

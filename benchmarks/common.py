@@ -92,6 +92,45 @@ def spread(values: list[float]) -> str:
     return f"{median(values):.4g} [{min(values):.4g}-{max(values):.4g}]"
 
 
+MARKS = (
+    ("experiment ", "imports + manifest"),
+    ("data ", "datasets prepared"),
+    ("Started a local Ray instance", "Ray started"),
+    ("[1/", "first trial done"),
+    ("done: ", "Tune finished"),
+)
+"""Lines of pipelines/full_matrix.py's output that mark its phases (prefix or, for Ray's, a substring)."""
+
+
+def run_stamped(command: list[str], env: dict[str, str] | None = None) -> tuple[float, list[tuple[float, str]]]:
+    """Run `command` in the repository, stamping each output line with the seconds since the start;
+    returns (wall seconds, [(stamp, line)]); an error with the output's tail if it fails."""
+    lines: list[tuple[float, str]] = []
+    start = time.perf_counter()
+    with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        for line in process.stdout:
+            lines.append((time.perf_counter() - start, line.rstrip()))
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        tail = "\n".join(line for _, line in lines[-40:])
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {process.returncode}:\n{tail}")
+    return wall, lines
+
+
+def timeline(lines: list[tuple[float, str]], wall: float) -> str:
+    """'imports + manifest +1.7 s, datasets prepared +0.7 s, ...': the gaps between full_matrix's phases."""
+    marks, previous = [], 0.0
+    for prefix, label in MARKS:
+        stamps = [t for t, line in lines if line.startswith(prefix) or (prefix[0] != "[" and prefix in line)]
+        if stamps:
+            stamp = stamps[-1] if prefix == "data " else stamps[0]
+            marks.append(f"{label} +{stamp - previous:.1f} s")
+            previous = stamp
+    marks.append(f"exit +{wall - previous:.1f} s")
+    return ", ".join(marks)
+
+
 def figure(name: str, value: float, target: str, passed: bool, detail: str = "") -> None:
     """The one line a benchmark ends with (copied into RESULTS.md)."""
     status = "PASS" if passed else "MISS"

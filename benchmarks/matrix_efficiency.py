@@ -17,26 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, print_machine  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, print_machine, run_stamped, timeline  # noqa: E402
 
 TARGET = 1.15
-MARKS = (
-    ("experiment ", "imports + manifest"),
-    ("data ", "datasets prepared"),
-    ("Started a local Ray instance", "Ray started"),
-    ("[1/", "first trial done"),
-    ("done: ", "Tune finished"),
-)
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", nargs="+", default=["smoke"])
@@ -51,28 +40,7 @@ def parse_args() -> argparse.Namespace:
 def run_matrix(selection: list[str], storage: Path, args: argparse.Namespace) -> tuple[float, list[tuple[float, str]]]:
     command = [sys.executable, str(REPO / "pipelines" / "full_matrix.py"), *selection, "--storage", str(storage),
                "--dataset-dir", str(args.dataset_dir), "--no-download", "--local-cpus", str(args.cpus), *args.extra]
-    lines: list[tuple[float, str]] = []
-    start = time.perf_counter()
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        for line in process.stdout:
-            lines.append((time.perf_counter() - start, line.rstrip()))
-    wall = time.perf_counter() - start
-    if process.returncode != 0:
-        print("\n".join(line for _, line in lines[-30:]))
-        raise SystemExit(f"full_matrix.py failed with exit code {process.returncode}")
-    return wall, lines
-
-
-def timeline(lines: list[tuple[float, str]], wall: float) -> str:
-    marks, previous = [], 0.0
-    for prefix, label in MARKS:
-        stamps = [t for t, line in lines if line.startswith(prefix) or (prefix[0] != "[" and prefix in line)]
-        if stamps:
-            stamp = stamps[-1] if prefix == "data " else stamps[0]
-            marks.append(f"{label} +{stamp - previous:.1f} s")
-            previous = stamp
-    marks.append(f"exit +{wall - previous:.1f} s")
-    return ", ".join(marks)
+    return run_stamped(command)
 
 
 def trial_overheads(experiment: Path, walls: dict[str, float]) -> list[float]:

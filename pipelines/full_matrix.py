@@ -139,13 +139,10 @@ def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     return prepared
 
 
-def start_tracking(tracking_uri: str, name: str, storage: Path, preset: str) -> tuple[Tracker, str, str, str]:
-    """The experiment's MLflow experiment and parent run: (tracker, experiment id, parent run id, commit)."""
+def open_tracking(tracking_uri: str, name: str, storage: Path) -> tuple[Tracker, str]:
+    """The tracker and the id of the experiment's MLflow experiment (created if new)."""
     tracker = Tracker(tracking_uri, name)
-    experiment_id = tracker.ensure_experiment(storage / "mlartifacts")
-    commit = git_commit()
-    parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
-    return tracker, experiment_id, parent_id, commit
+    return tracker, tracker.ensure_experiment(storage / "mlartifacts")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,21 +158,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_manifest(experiment_dir, preset, name, trials)
     print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
-    try:
-        prepare_datasets(trials)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
     tracking_uri = args.tracking_uri or default_tracking_uri(storage)
     from pipelines.tune_driver import connect, run_tune  # the one module that drives Ray Tune
 
-    # MLflow's first connection (schema migrations of a new SQLite store: seconds) overlaps Ray's
-    # start-up, which mostly waits for its processes.
+    # MLflow's first connection (the schema migrations of a new SQLite store: seconds of CPU) runs in
+    # the background while the datasets are prepared and Ray starts (which mostly waits for its processes).
     with ThreadPoolExecutor(max_workers=1) as background:
-        tracking = background.submit(start_tracking, tracking_uri, name, storage, preset)
+        opening = background.submit(open_tracking, tracking_uri, name, storage)
+        try:
+            prepare_datasets(trials)
+        except DataError as error:
+            opening.result()
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         connect(args.local_cpus, args.cpus_per_trial)
-        tracker, experiment_id, parent_id, commit = tracking.result()
+        tracker, experiment_id = opening.result()
+    commit = git_commit()
+    parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
     context = MatrixContext(
         experiment=name,
         preset=preset,
