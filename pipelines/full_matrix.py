@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,6 +139,12 @@ def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     return prepared
 
 
+def open_tracking(tracking_uri: str, name: str, storage: Path) -> tuple[Tracker, str]:
+    """The tracker and the id of the experiment's MLflow experiment (created if new)."""
+    tracker = Tracker(tracking_uri, name)
+    return tracker, tracker.ensure_experiment(storage / "mlartifacts")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = args.name or (args.trials_file.stem if args.trials_file else args.preset)
@@ -151,15 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_manifest(experiment_dir, preset, name, trials)
     print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
-    try:
-        prepare_datasets(trials)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
     tracking_uri = args.tracking_uri or default_tracking_uri(storage)
-    tracker = Tracker(tracking_uri, name)
-    experiment_id = tracker.ensure_experiment(storage / "mlartifacts")
+    from pipelines.tune_driver import connect, run_tune  # the one module that drives Ray Tune
+
+    # MLflow's first connection (the schema migrations of a new SQLite store: seconds of CPU) runs in
+    # the background while the datasets are prepared and Ray starts (which mostly waits for its processes).
+    with ThreadPoolExecutor(max_workers=1) as background:
+        opening = background.submit(open_tracking, tracking_uri, name, storage)
+        try:
+            prepare_datasets(trials)
+        except DataError as error:
+            opening.result()
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        connect(args.local_cpus, args.cpus_per_trial)
+        tracker, experiment_id = opening.result()
     commit = git_commit()
     parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
     context = MatrixContext(
@@ -173,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         git_commit=commit,
         cpus_per_trial=args.cpus_per_trial,
     )
-    from pipelines.tune_driver import run_tune  # the one module that drives Ray Tune
-
     start = time.perf_counter()
     try:
         outcome = run_tune(trials, context, experiment_dir, args)

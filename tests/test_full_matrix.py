@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from mopjepa.config import TrialConfig
 from mopjepa.results import completed_trials, read_table, trial_id
+from tests.local_ray import start_head, stop_nodes
 from tune_spaces import preset_trials
 
 pytestmark = pytest.mark.slow
@@ -45,12 +47,6 @@ def _matrix(args: list[str], **popen) -> subprocess.Popen:
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _children(storage: Path, experiment: str):
     client = MlflowClient(f"sqlite:///{storage / 'mlflow.db'}")
     exp = client.get_experiment_by_name(experiment)
@@ -61,16 +57,12 @@ def _children(storage: Path, experiment: str):
 
 
 def test_smoke_preset_through_ray_job_submit(tmp_path, full_data_dir):
-    port, dashboard = _free_port(), _free_port()
+    # A head of our own, stopped by process id: `ray stop` would end every Ray on the machine.
+    ray_dir = Path(tempfile.mkdtemp(prefix="mopjepa-ray-"))  # short: Ray's socket paths live under it
     env = _env(RAY_AUTH_MODE="token")
-    start = subprocess.run(
-        ["ray", "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}", "--num-cpus=2",
-         "--disable-usage-stats", "--include-dashboard=true"],
-        env=env, capture_output=True, text=True, timeout=180,
-    )
-    assert start.returncode == 0, start.stdout + start.stderr
     storage = tmp_path / "store"
     try:
+        _, dashboard = start_head(ray_dir, num_cpus=2, dashboard=True)
         job = subprocess.run(
             ["ray", "job", "submit", f"--address=http://127.0.0.1:{dashboard}", f"--working-dir={REPO}", "--",
              "python", "pipelines/full_matrix.py", "--preset", "smoke", "--storage", str(storage),
@@ -78,7 +70,8 @@ def test_smoke_preset_through_ray_job_submit(tmp_path, full_data_dir):
             env=env, capture_output=True, text=True, timeout=1500,
         )
     finally:
-        subprocess.run(["ray", "stop", "--force"], env=env, capture_output=True, timeout=120)
+        stop_nodes(ray_dir)
+        shutil.rmtree(ray_dir, ignore_errors=True)
     assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-4000:]
     assert "done: 10 finished" in job.stdout
 

@@ -93,3 +93,11 @@ def test_an_error_inside_an_episode_is_raised_not_retried(ray_session):
             pool(broken, [7])
         assert pool.replaced == 0
         assert pool(lambda job: job * 2, [1, 2, 3]) == [2, 4, 6]
+
+
+@pytest.mark.parametrize("queue_depth, max_chunk", [(1, 1), (2, 8), (3, 2)])
+def test_queue_depth_and_chunks_keep_job_order(ray_session, queue_depth, max_chunk):
+    with EpisodeActorPool(num_workers=2, queue_depth=queue_depth, max_chunk=max_chunk) as pool:
+        chunks = pool._chunks(37)  # 37 // (6 * 2) = 3 jobs per call, at most max_chunk
+        assert [first for first, _ in chunks] == list(range(0, 37, min(3, max_chunk)))
+        assert pool(lambda job: job * 3, list(range(37))) == [3 * job for job in range(37)]

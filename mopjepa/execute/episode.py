@@ -98,6 +98,8 @@ class _Navigator:
         self.on_plan: dict[int, int] = {}
         self.pursued: tuple[int, int] | None = None
         self.steer = self.goal_xy
+        self.stale = True
+        """The pursued edge and steering point must be recomputed: the cell or the plan changed."""
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class _Navigator:
         if count and route != (self.plan[self.position:] if self.plan is not None else None):
             self.replans += 1
         self.plan, self.position = route, 0
+        self.stale = True
         self.on_plan = {cell: k for k, cell in enumerate(route)} if route is not None else {}
         if route is None:
             self.used_fallback = True
@@ -137,8 +140,11 @@ class _Navigator:
 
     def action(self) -> np.ndarray:
         """[2] unit vector from the agent toward its steering point (zero on the point itself)."""
-        self.pursued = self._edge()  # kept for _track_progress: the plan only changes in observe()
-        self.steer = steer_x, steer_y = self._steer_point(self.pursued)
+        if self.stale:  # the edge and point only change with the cell or the plan (in observe())
+            self.pursued = self._edge()  # kept for _track_progress
+            self.steer = self._steer_point(self.pursued)
+            self.stale = False
+        steer_x, steer_y = self.steer
         dx, dy = steer_x - self.x, steer_y - self.y
         norm = math.hypot(dx, dy)
         if norm < 1e-9:
@@ -155,6 +161,7 @@ class _Navigator:
         self.x, self.y = x, y
         self.cell = self.layout.cell(x, y)
         if self.cell != previous:
+            self.stale = True
             self._changed_cell(previous)
         elif self.cfg.replan:
             self._track_progress()
