@@ -1,0 +1,186 @@
+"""The components of a trial other than its predictor: data, encoder, training, graph, execution and the
+generated branch-sweep task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from mopjepa.config.checks import check, is_number, non_negative, positive_int
+
+# ----------------------------------------------------------------------------------------------
+# Data and the shared encoder
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    task: str = "pointmaze-medium-stitch-v0"
+    """OGBench locomaze dataset name, e.g. pointmaze-large-stitch-v0."""
+    dataset_dir: str = "~/.ogbench/data"
+    """Where official files live and regenerated ones are cached (OGBench's default)."""
+    data_seed: int = 0
+    """Seed of the offline regeneration (only used when the dataset is regenerated)."""
+    download: bool = True
+    """Try OGBench's download when no file is present (off in tests and offline runs)."""
+    holdout_fraction: float = 0.2
+    """Fraction of the unique observed (cell, next cell) pairs removed from training."""
+    mode_threshold: float = 0.05
+    """A next cell is a successor mode of a cell when its empirical frequency is at least this."""
+    context_action: bool = False
+    """Append the mean action until the next cell entry to the predictor context."""
+
+    def __post_init__(self):
+        check(isinstance(self.task, str) and self.task != "", "task", self.task, "an OGBench dataset name")
+        check(0.0 <= self.holdout_fraction < 1.0, "holdout_fraction", self.holdout_fraction, "in [0, 1)")
+        check(0.0 < self.mode_threshold < 1.0, "mode_threshold", self.mode_threshold, "in (0, 1)")
+        check(isinstance(self.data_seed, int) and self.data_seed >= 0, "data_seed", self.data_seed, "an int >= 0")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    latent_dim: int = 32
+    """d: dimension of the unit-norm latent z."""
+    encoder_hidden: int = 256
+    """Width of the encoder MLP."""
+    encoder_depth: int = 2
+    """Number of hidden layers of the encoder MLP."""
+
+    def __post_init__(self):
+        positive_int(self, "latent_dim", "encoder_hidden", "encoder_depth")
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Training, graph, execution
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 20_000
+    """Optimizer steps (the budget is step-based, identical for every arm)."""
+    batch_size: int = 256
+    """Examples per step."""
+    lr: float = 1e-3
+    """AdamW learning rate."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    ema_tau: float = 0.996
+    """EMA momentum of the target encoder, Eq. (3)."""
+    log_every: int = 500
+    """Steps between metrics callbacks."""
+
+    def __post_init__(self):
+        positive_int(self, "steps", "batch_size", "log_every")
+        check(is_number(self.lr) and self.lr > 0, "lr", self.lr, "> 0")
+        non_negative(self, "weight_decay")
+        check(is_number(self.ema_tau) and 0.0 <= self.ema_tau < 1.0, "ema_tau", self.ema_tau, "in [0, 1)")
+
+
+EDGE_COSTS = ("neglog", "uniform")
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    gate_factor: float = 0.5
+    """An output is router-active when its weight exceeds gate_factor / K."""
+    gate_threshold: float = 0.0
+    """If > 0, an absolute gate threshold t that replaces gate_factor / K (the threshold sweep)."""
+    edge_cost: str = "neglog"
+    """Edge cost: 'neglog' (-log pi_k) or 'uniform' (1 per edge, an ablation)."""
+    shuffle_permutations: int = 10
+    """Seeded permutations of contexts across cells averaged by the shuffle test."""
+
+    def __post_init__(self):
+        check(is_number(self.gate_factor) and 0 < self.gate_factor, "gate_factor", self.gate_factor, "> 0")
+        check(is_number(self.gate_threshold) and 0 <= self.gate_threshold < 1,
+               "gate_threshold", self.gate_threshold, "in [0, 1)")
+        check(self.edge_cost in EDGE_COSTS, "edge_cost", self.edge_cost, f"one of {EDGE_COSTS}")
+        positive_int(self, "shuffle_permutations")
+
+
+@dataclass(frozen=True)
+class ExecuteConfig:
+    episodes_per_task: int = 10
+    """Episodes for each of the 5 official tasks (the paper preset uses 50, as OGBench does)."""
+    stall_steps: int = 60
+    """Steps without progress on an edge (summed over its attempts) before it is dropped and we replan."""
+    progress_tol: float = 0.05
+    """Progress on an edge = getting this much closer to its steering point than ever before on it."""
+    jump_steering: str = "source"
+    """Edges to non-neighbour cells (teleports): steer to the 'source' cell's centre or the 'target''s."""
+    jump_planning: str = "worst_case"
+    """A cell with jump edges (teleports) is a chance cell: plan for its 'worst_case' jump, or 'shortest'."""
+    plan_graph: str = "raw"
+    """The proposed graph the executor plans in: 'raw' (every output, cost -log pi, so low-weight
+    transitions are a last resort) or 'gated' (router-active outputs only). [choice] With 'gated', the
+    held-out transitions leave the official goals unreachable for every arm and execution degenerates
+    to the shared straight-line fallback."""
+    replan: bool = True
+    """Replan on unplanned cells and stalled edges; False gives the no-replan control."""
+    online_repair: bool = False
+    """Also add transitions the agent has experienced to its working graph (reported separately)."""
+    execute_workers: int = 0
+    """Parallel environment actors used by pipelines (0: one per available CPU)."""
+
+    JUMP_STEERING: ClassVar[tuple[str, ...]] = ("source", "target")
+    JUMP_PLANNING: ClassVar[tuple[str, ...]] = ("worst_case", "shortest")
+    PLAN_GRAPHS: ClassVar[tuple[str, ...]] = ("raw", "gated")
+
+    def __post_init__(self):
+        check(isinstance(self.episodes_per_task, int) and self.episodes_per_task >= 0,
+               "episodes_per_task", self.episodes_per_task, "an int >= 0")
+        positive_int(self, "stall_steps")
+        non_negative(self, "progress_tol")
+        check(self.jump_steering in self.JUMP_STEERING, "jump_steering", self.jump_steering,
+               f"one of {self.JUMP_STEERING}")
+        check(self.jump_planning in self.JUMP_PLANNING, "jump_planning", self.jump_planning,
+               f"one of {self.JUMP_PLANNING}")
+        check(self.plan_graph in self.PLAN_GRAPHS, "plan_graph", self.plan_graph, f"one of {self.PLAN_GRAPHS}")
+        check(isinstance(self.replan, bool), "replan", self.replan, "a bool")
+        check(isinstance(self.online_repair, bool), "online_repair", self.online_repair, "a bool")
+        check(not (self.online_repair and not self.replan), "online_repair", self.online_repair,
+               "False when replan is False (repairs only matter to a replanning executor)")
+        check(isinstance(self.execute_workers, int) and self.execute_workers >= 0,
+               "execute_workers", self.execute_workers, "an int >= 0")
+
+
+# ----------------------------------------------------------------------------------------------
+# The controlled branch sweep (Fig. 4 middle): a generated task instead of a maze
+# ----------------------------------------------------------------------------------------------
+
+MECHANISM_TASK = "mechanism"
+"""The `task` of a branch-sweep trial; only such a trial has (and must have) a MechanismConfig."""
+
+
+@dataclass(frozen=True)
+class MechanismConfig:
+    """A generated stochastic task: num_states contexts, each with num_modes successor modes.
+
+    States are orthonormal unit vectors in R^obs_dim; the modes of a state are num_modes other
+    states (drawn with the trial seed), so every mode centre is also a context the encoder sees."""
+
+    num_modes: int = 2
+    """M: successor modes per context."""
+    num_states: int = 16
+    """Contexts (= the pool the mode centres are drawn from); must exceed num_modes."""
+    obs_dim: int = 16
+    """Observation dimension; states are orthonormal, so obs_dim >= num_states."""
+    mode_sigma: float = 0.1
+    """Within-mode noise: observations are centre + mode_sigma * eps / sqrt(obs_dim) (|noise| ~ sigma)."""
+    weight_skew: float = 0.0
+    """Mode weights w_m proportional to (m + 1) ** -weight_skew: 0 = uniform, 1 = Zipf."""
+    num_examples: int = 20_000
+    """Generated (context, target) training examples."""
+    hit_cosine: float = 0.9
+    """An output hits a mode when its cosine similarity to the mode's target latent is >= this."""
+
+    def __post_init__(self):
+        positive_int(self, "num_modes", "num_states", "obs_dim", "num_examples")
+        check(self.num_modes < self.num_states, "num_modes", self.num_modes,
+               f"< num_states = {self.num_states} (the modes of a state are other states)")
+        check(self.num_states <= self.obs_dim, "num_states", self.num_states,
+               f"<= obs_dim = {self.obs_dim} (states are orthonormal)")
+        non_negative(self, "mode_sigma", "weight_skew")
+        check(is_number(self.hit_cosine) and 0 < self.hit_cosine < 1, "hit_cosine", self.hit_cosine, "in (0, 1)")

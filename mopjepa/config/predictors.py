@@ -1,0 +1,145 @@
+"""One config per predictor arm: the fields every head has, then each arm's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mopjepa.config.checks import check, is_number, non_negative, positive_int
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """Fields every predictor head has."""
+
+    hidden_dim: int = 256
+    """Width of each predictor MLP."""
+    depth: int = 2
+    """Number of hidden layers of each predictor MLP."""
+
+    def __post_init__(self):
+        positive_int(self, "hidden_dim", "depth")
+
+
+@dataclass(frozen=True)
+class DenseConfig(PredictorConfig):
+    """Standard JEPA: one MLP head trained by cosine regression, Eq. (2)."""
+
+
+@dataclass(frozen=True)
+class M3Config(PredictorConfig):
+    """M3-JEPA: K experts fused by a softmax gate into one weighted-sum output."""
+
+    K: int = 4
+    """Number of experts."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "K")
+
+
+@dataclass(frozen=True)
+class VarConfig(PredictorConfig):
+    """Var-JEPA, steel-manned: cosine-trained mean, residual-calibrated sigma, 1/sqrt(d) samples."""
+
+    num_samples: int = 8
+    """S: samples drawn per context for the planner (equal weights)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "num_samples")
+
+
+@dataclass(frozen=True)
+class MDNConfig(PredictorConfig):
+    """Mixture density network: K isotropic Gaussians with learned sigma, log-space NLL."""
+
+    K: int = 8
+    """Number of mixture components."""
+    lam_bal: float = 0.01
+    """Weight of KL(mean mixture weights || uniform), the load balance."""
+    sigma_floor: float = 1e-3
+    """Lower bound of every component's standard deviation."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "K")
+        non_negative(self, "lam_bal")
+        check(is_number(self.sigma_floor) and self.sigma_floor > 0, "sigma_floor", self.sigma_floor, "> 0")
+
+
+ASSIGNMENTS = ("hard", "warmup", "anneal")
+
+
+@dataclass(frozen=True)
+class MoPConfig(PredictorConfig):
+    """MoP-JEPA: K heads + a context-only router, Eq. (4)-(6)."""
+
+    K: int = 8
+    """Number of predictor heads."""
+    lam_route: float = 1.0
+    """Weight of the router cross-entropy on the winning head."""
+    lam_bal: float = 0.1
+    """Weight of KL(head usage || uniform)."""
+    assignment: str = "hard"
+    """'hard' (Eq. 5 from the first step), 'warmup' (soft, then hard after warmup_fraction) or
+    'anneal' (softmin temperature decays linearly to hard over warmup_fraction of training)."""
+    warmup_fraction: float = 0.05
+    """Fraction of the step budget spent soft for 'warmup'/'anneal' (the paper's slow anneal: 0.8)."""
+    soft_temperature: float = 0.1
+    """Softmin temperature over head distances while the assignment is soft."""
+    bal_temperature: float = 0.1
+    """Softmin temperature of the differentiable head-usage surrogate that carries the load balance's
+    gradient (hard usage has none); the balance term's value is still Eq. (6)'s KL of hard usage."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "K")
+        non_negative(self, "lam_route", "lam_bal")
+        check(is_number(self.bal_temperature) and self.bal_temperature > 0,
+               "bal_temperature", self.bal_temperature, "> 0")
+        check(self.assignment in ASSIGNMENTS, "assignment", self.assignment, f"one of {ASSIGNMENTS}")
+        check(0.0 <= self.warmup_fraction <= 1.0, "warmup_fraction", self.warmup_fraction, "in [0, 1]")
+        check(is_number(self.soft_temperature) and self.soft_temperature > 0,
+               "soft_temperature", self.soft_temperature, "> 0")
+
+
+@dataclass(frozen=True)
+class CodebookConfig(PredictorConfig):
+    """Control: K learned vectors that ignore the input, trained winner-take-all."""
+
+    K: int = 8
+    """Number of codebook vectors."""
+    lam_bal: float = 0.1
+    """Weight of MoP's load balance on codeword usage (keeps codewords alive; 0 = plain WTA)."""
+    bal_temperature: float = 0.1
+    """Softmin temperature of the usage surrogate, as in MoPConfig."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "K")
+        non_negative(self, "lam_bal")
+        check(is_number(self.bal_temperature) and self.bal_temperature > 0,
+               "bal_temperature", self.bal_temperature, "> 0")
+
+
+@dataclass(frozen=True)
+class EnsembleConfig(PredictorConfig):
+    """Ablation: K dense heads, each trained independently with the dense loss (no assignment)."""
+
+    K: int = 8
+    """Number of independent heads."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive_int(self, "K")
+
+
+PREDICTOR_CONFIGS: dict[str, type[PredictorConfig]] = {
+    "dense": DenseConfig,
+    "m3": M3Config,
+    "var": VarConfig,
+    "mdn": MDNConfig,
+    "mop": MoPConfig,
+    "codebook": CodebookConfig,
+    "ensemble": EnsembleConfig,
+}
