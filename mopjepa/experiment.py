@@ -28,7 +28,7 @@ from mopjepa.audit import edge_rows, evaluate, output_rows, propose, query_cells
 from mopjepa.config import TrialConfig
 from mopjepa.data import CellData, TaskData, build_cell_data
 from mopjepa.data.sampler import BatchSampler
-from mopjepa.evaluate import Truth
+from mopjepa.evaluate import Truth, metric_value
 from mopjepa.execute import Episode, run_episodes, serial_map
 from mopjepa.graph import BlindGraph
 from mopjepa.model.functions import numpy_functions
@@ -67,10 +67,7 @@ class TrialSummary:
     blind: BlindGraph = field(repr=False)
 
     def metric(self, name: str, key: str = "") -> float:
-        for row in self.metrics:
-            if row["metric"] == name and row["key"] == key:
-                return row["value"]
-        raise KeyError(f"no metric {name!r} with key {key!r}")
+        return metric_value(self.metrics, name, key)
 
 
 def prepare_cells(cfg: TrialConfig, task: TaskData) -> CellData:

@@ -1,7 +1,5 @@
 """The aggregate CLI end to end on real smoke-preset results, MLflow artifact logging included (slow)."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -14,12 +12,11 @@ from mopjepa.config import TrialConfig
 from mopjepa.results import trial_id
 from pipelines.aggregate import main
 from pipelines.tracking import Tracker, default_tracking_uri
-from tests.analysis_experiment import generate_experiment
+from tests.analysis_experiment import aggregate_in_fresh_python, generate_experiment
 from tune_spaces import preset_trials
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = 30
 """Smoke preset with a smaller step budget: every arm, task and K the preset has, in about a minute."""
 
@@ -68,13 +65,7 @@ def test_cli_end_to_end_logs_the_report_to_the_parent_run(smoke_experiment, tmp_
     tracker = Tracker(uri, "smoke")
     experiment_id = tracker.ensure_experiment(storage / "mlartifacts")
     parent = tracker.start_parent(experiment_id, "smoke", {"preset": "smoke"})
-    code = (
-        "import sys; from pipelines.aggregate import main; "
-        f"rc = main([{str(smoke_experiment)!r}]); "
-        "print('LOADED', sorted(m for m in ('torch', 'ray', 'mopjepa.model', 'mopjepa.train') if m in sys.modules)); "
-        "sys.exit(rc)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = aggregate_in_fresh_python([str(smoke_experiment)], timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "LOADED []" in done.stdout  # the whole path, MLflow and the maze geometry included
     skipped = TrialConfig.from_flat({**preset_trials("smoke")[-1], "steps": STEPS})

@@ -1,16 +1,12 @@
 """The report and the aggregate CLI on partial, hand-made results: skips with notes, missing trials, no torch."""
 
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from mopjepa.analysis.report import build_report
 from pipelines.aggregate import main
+from tests.analysis_experiment import aggregate_in_fresh_python
 from tests.analysis_handmade import missing_trial_id, write_handmade
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +53,6 @@ def test_cli_rejects_a_directory_that_is_no_experiment(tmp_path, capsys):
 
 
 def test_aggregate_imports_neither_torch_nor_ray(handmade, tmp_path):
-    code = (
-        "import sys; from pipelines.aggregate import main; "
-        f"rc = main([{str(handmade)!r}, '--out', {str(tmp_path / 'out')!r}]); "
-        "print('LOADED', sorted(m for m in ('torch', 'ray', 'mopjepa.model', 'mopjepa.train') if m in sys.modules)); "
-        "sys.exit(rc)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = aggregate_in_fresh_python([str(handmade), "--out", str(tmp_path / "out")], timeout=300)
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout

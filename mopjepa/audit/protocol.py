@@ -26,6 +26,7 @@ from mopjepa.evaluate import (
     belief_rows,
     context_permutations,
     metric_report,
+    metric_value,
     mode_sets,
     shuffled_cov_r,
     threshold_rows,
@@ -64,10 +65,7 @@ class AuditReport:
     queries: CellQueries = field(repr=False)
 
     def metric(self, name: str, key: str = "") -> float:
-        for row in self.metrics:
-            if row["metric"] == name and row["key"] == key:
-                return row["value"]
-        raise KeyError(f"no metric {name!r} with key {key!r}")
+        return metric_value(self.metrics, name, key)
 
 
 def query_cells(model: ModelFunctions | tuple, query_observations: np.ndarray) -> CellQueries:

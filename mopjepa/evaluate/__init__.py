@@ -12,7 +12,7 @@ from mopjepa.evaluate.coverage import (
     teleport_modes,
     two_step,
 )
-from mopjepa.evaluate.report import as_dict, metric_report, mode_sets
+from mopjepa.evaluate.report import as_dict, metric_report, metric_value, mode_sets
 from mopjepa.evaluate.routes import (
     goal_found,
     goal_realroute,
@@ -31,6 +31,7 @@ __all__ = [
     "THRESHOLDS",
     "Truth",
     "as_dict",
+    "metric_value",
     "belief_cells",
     "belief_rows",
     "branching_modes",

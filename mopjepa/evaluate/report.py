@@ -116,3 +116,11 @@ def as_dict(rows: list[Row]) -> dict[tuple[str, str], float]:
             raise ValueError(f"duplicate metric row {name}")
         table[name] = float(entry["value"])
     return table
+
+
+def metric_value(rows: list[Row], name: str, key: str = "") -> float:
+    """The value of the row (name, key); a KeyError naming them when there is none."""
+    for entry in rows:
+        if entry["metric"] == name and entry["key"] == key:
+            return entry["value"]
+    raise KeyError(f"no metric {name!r} with key {key!r}")
