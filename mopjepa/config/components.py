@@ -70,9 +70,23 @@ class TrainConfig:
     """EMA momentum of the target encoder, Eq. (3)."""
     log_every: int = 500
     """Steps between metrics callbacks."""
+    eval_every: int = 0
+    """Steps between evaluations of the protocol's metrics during training (the `curves` table; the
+    last point is always the final step). 0: steps // 10, i.e. ten evaluations per trial."""
+    threads: int = 1
+    """Torch intra-op threads of the trial. Part of what a trial computes: the thread count changes the
+    floating-point reduction order, and a trained graph is sensitive enough for that to move its metrics."""
+    device: str = "auto"
+    """Where the model trains and is queried: 'auto' (cuda when the trial was given a GPU, else cpu),
+    'cpu' or 'cuda'. Where, not what: not part of the trial's identity (see docs/protocol.md)."""
+
+    DEVICES: ClassVar[tuple[str, ...]] = ("auto", "cpu", "cuda")
 
     def __post_init__(self):
-        positive_int(self, "steps", "batch_size", "log_every")
+        positive_int(self, "steps", "batch_size", "log_every", "threads")
+        check(isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool) and self.eval_every >= 0,
+               "eval_every", self.eval_every, "an int >= 0 (0: ten evaluations per trial)")
+        check(self.device in self.DEVICES, "device", self.device, f"one of {self.DEVICES}")
         check(is_number(self.lr) and self.lr > 0, "lr", self.lr, "> 0")
         non_negative(self, "weight_decay")
         check(is_number(self.ema_tau) and 0.0 <= self.ema_tau < 1.0, "ema_tau", self.ema_tau, "in [0, 1)")

@@ -59,11 +59,14 @@ class MDNConfig(PredictorConfig):
     """Weight of KL(mean mixture weights || uniform), the load balance."""
     sigma_floor: float = 1e-3
     """Lower bound of every component's standard deviation."""
+    sigma_fixed: float = 0.0
+    """If > 0, every component's standard deviation is this constant instead of learned: the softness
+    axis (a large sigma keeps responsibilities soft; a learned one sharpens them to near-hard)."""
 
     def __post_init__(self):
         super().__post_init__()
         positive_int(self, "K")
-        non_negative(self, "lam_bal")
+        non_negative(self, "lam_bal", "sigma_fixed")
         check(is_number(self.sigma_floor) and self.sigma_floor > 0, "sigma_floor", self.sigma_floor, "> 0")
 
 

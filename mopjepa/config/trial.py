@@ -22,7 +22,7 @@ from mopjepa.config.predictors import PREDICTOR_CONFIGS, MoPConfig, PredictorCon
 
 _COMPONENTS = ("data", "encoder", "train", "graph", "execute")
 
-RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers")
+RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers", "device")
 """Flat keys that say where or how fast a trial runs, not what it computes: not part of its identity."""
 
 
