@@ -1,11 +1,13 @@
 """One trial, composed in the order of the paper's method section.
 
     1. cells      the cell abstraction of the task's data; the seeded 20% hold-out of transitions
-    2. train      the JEPA world model with the trial's predictor arm (every arm the same loop)
+    2. train      the JEPA world model with the trial's predictor arm (every arm the same loop); every
+                  eval_every steps stages 3-5 run on the model as it is (the `curves` rows)
     3. query      every free cell's query observation -> successor latents and weights (+ two steps)
     4. propose    the blind graph: decode outputs to cells, raw and router-gated edges
     5. evaluate   the protocol's metrics: ground truth enters here and only here
-    6. execute    the replanning executor on the proposed graph (raw by default) in the real environment
+    6. execute    the replanning executor on the proposed graph (raw by default) in the real environment,
+                  beside its floor: the same executor and episode seeds on an empty graph
 
 Stages 3-5 are mopjepa.audit's, the same code that audits any model: the trained arm enters it as
 numpy functions (mopjepa.model.functions), so our arms get no special path.
@@ -23,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from mopjepa.audit import edge_rows, evaluate, output_rows, propose, query_cells
+from mopjepa.audit import edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
 from mopjepa.config import TrialConfig
 from mopjepa.data import CellData, TaskData, build_cell_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
-from mopjepa.execute import Episode, run_episodes, serial_map
+from mopjepa.execute import Episode, floor_key, floor_success, run_episodes, serial_map, success_by_task
 from mopjepa.graph import BlindGraph
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
@@ -37,6 +40,14 @@ from mopjepa.seeding import numpy_rng, torch_generator
 from mopjepa.train import TrainSummary, save_checkpoint, train
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
+FloorCache = Callable[[str, Callable[[], dict[int, float]]], dict[int, float]]
+"""floor_cache(key, compute) -> compute()'s value, or the value stored under `key` by an earlier call."""
+DIAGNOSTIC_EXAMPLES = 4096
+"""Training examples (drawn with the trial's 'diagnostics' stream) the arm's diagnostics are measured on."""
+
+
+def compute_now(key: str, compute: Callable[[], dict[int, float]]) -> dict[int, float]:
+    return compute()
 
 
 @dataclass
@@ -47,6 +58,8 @@ class TrialHooks:
     """map_episodes(fn, jobs) -> results in job order; Ray actors in pipelines."""
     on_stage: Callable[[str], None] | None = None
     """Called with the name of each stage as it starts."""
+    floor_cache: FloorCache = compute_now
+    """Where the execution floor of a (task, seed, execute config) is kept; a matrix shares it across arms."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,9 @@ class TrialSummary:
     episodes: list[Episode]
     training: list[dict]
     """{"step", "metric", "value"} of every training callback."""
+    curves: list[dict]
+    """{"step", "metric", "key", "value"}: the protocol's metrics during training; the last step's rows
+    are the final metrics themselves."""
     outputs: list[dict]
     """Every output of every cell query (for figures)."""
     beliefs: list[dict]
@@ -75,7 +91,10 @@ def prepare_cells(cfg: TrialConfig, task: TaskData) -> CellData:
 
 
 def train_model(
-    cfg: TrialConfig, cells: CellData, on_metrics: MetricsCallback | None
+    cfg: TrialConfig,
+    cells: CellData,
+    on_metrics: MetricsCallback | None,
+    on_evaluate: Callable[[WorldModel, int], None] | None = None,
 ) -> tuple[WorldModel, TrainSummary]:
     examples = cells.train_examples
     action = examples.action if cfg.data.context_action else None
@@ -85,7 +104,30 @@ def train_model(
     sampler = BatchSampler(
         examples.context, examples.target, cfg.train.batch_size, torch_generator(cfg.seed, "batches"), action
     )
-    return model, train(model, sampler, cfg.train, on_metrics)
+    pause = None if on_evaluate is None else (lambda step: on_evaluate(model, step))
+    return model, train(model, sampler, cfg.train, on_metrics, pause)
+
+
+def protocol_metrics(functions: tuple, cells: CellData, truth: Truth, cfg: TrialConfig) -> list[dict]:
+    """Stages 3-5 without the figures' rows: query blind, propose, evaluate (what a curve point holds)."""
+    queries = query_cells(functions, cells.query_observations)
+    blind, rollout = propose(queries, cfg.graph)
+    return evaluate_metrics(blind, rollout, truth, cfg.graph, cfg.seed)
+
+
+def diagnostic_rows(model: WorldModel, cells: CellData, cfg: TrialConfig) -> list[dict]:
+    """The arm's own diagnostics (e.g. mdn_sigma, mdn_resp_max) on a fixed batch of training examples."""
+    examples = cells.train_examples
+    count = min(DIAGNOSTIC_EXAMPLES, len(examples.context))
+    index = np.sort(numpy_rng(cfg.seed, "diagnostics").choice(len(examples.context), count, replace=False))
+
+    def batch(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(array[index]), dtype=torch.float32)  # [count, ...]
+
+    action = batch(examples.action) if cfg.data.context_action else None
+    model.eval()
+    values = model.diagnostics(batch(examples.context), batch(examples.target), action)
+    return [{"metric": name, "key": "", "value": value} for name, value in values.items()]
 
 
 def run_trial(
@@ -113,10 +155,18 @@ def run_trial(
         if hooks.on_train_metrics:
             hooks.on_train_metrics(step, metrics)
 
+    curves: list[dict] = []
+
+    def evaluate_during_training(model: WorldModel, step: int) -> None:
+        # Its own sampling stream: the final evaluation draws exactly what it would without curves.
+        functions = numpy_functions(model, torch_generator(cfg.seed, "curves", step))
+        curves.extend({"step": step, **entry} for entry in protocol_metrics(functions, cells, truth, cfg))
+
     with stage("cells"):
         cells = prepare_cells(cfg, task)
+        truth = Truth.from_cell_data(cells)
     with stage("train"):
-        model, train_summary = train_model(cfg, cells, record)
+        model, train_summary = train_model(cfg, cells, record, evaluate_during_training)
         checkpoint = None if workdir is None else Path(workdir) / "checkpoint.pt"
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -125,15 +175,21 @@ def run_trial(
         queries = query_cells(numpy_functions(model), cells.query_observations)
         blind, rollout = propose(queries, cfg.graph)
     with stage("evaluate"):
-        metrics, beliefs = evaluate(queries, blind, rollout, Truth.from_cell_data(cells), cfg.graph, cfg.seed)
+        metrics, beliefs = evaluate(queries, blind, rollout, truth, cfg.graph, cfg.seed)
+        curves.extend({"step": cfg.train.steps, **entry} for entry in metrics)
+        metrics += diagnostic_rows(model, cells, cfg)
     episodes: list[Episode] = []
     if cfg.execute.episodes_per_task > 0:
         with stage("execute"):
+            env_name = task.name.env_name
             plan_graph = blind.raw if cfg.execute.plan_graph == "raw" else blind.gated_graph
-            episodes = run_episodes(
-                task.name.env_name, cells.geometry, plan_graph, cfg.execute, cfg.seed, hooks.map_episodes
+            episodes = run_episodes(env_name, cells.geometry, plan_graph, cfg.execute, cfg.seed, hooks.map_episodes)
+        with stage("execute_floor"):
+            floor = hooks.floor_cache(
+                floor_key(env_name, cfg.execute, cfg.seed),
+                lambda: floor_success(env_name, cells.geometry, cfg.execute, cfg.seed, hooks.map_episodes),
             )
-        metrics += execution_rows(episodes)
+        metrics += execution_rows(episodes, floor)
     metrics += [{"metric": "seconds", "key": name, "value": value} for name, value in seconds.items()]
     metrics.append({"metric": "train_examples_per_s", "key": "", "value": train_summary.examples_per_s})
     metrics.append({"metric": "successor_modes_per_cell", "key": "", "value": cells.mean_successor_modes()})
@@ -143,6 +199,7 @@ def run_trial(
         edges=edge_rows(blind, cells),
         episodes=episodes,
         training=training,
+        curves=curves,
         outputs=output_rows(blind, queries),
         beliefs=beliefs,
         train_summary=train_summary,
@@ -151,14 +208,20 @@ def run_trial(
     )
 
 
-def execution_rows(episodes: list[Episode]) -> list[dict]:
-    """exec_success per task (key = task id) and overall (the mean of the task rates, as OGBench)."""
-    by_task: dict[int, list[Episode]] = {}
-    for episode in episodes:
-        by_task.setdefault(episode.task_id, []).append(episode)
-    rates = {task: float(np.mean([e.success for e in group])) for task, group in sorted(by_task.items())}
-    rows = [{"metric": "exec_success", "key": str(task), "value": rate} for task, rate in rates.items()]
-    rows.append({"metric": "exec_success", "key": "", "value": float(np.mean(list(rates.values())))})
+def execution_rows(episodes: list[Episode], floor: dict[int, float]) -> list[dict]:
+    """exec_success, exec_floor and exec_lift (= success - floor) per task (key = task id) and overall
+    (the mean of the task rates, as OGBench); the fallback fraction and mean replans."""
+    rates = success_by_task(episodes)
+    if set(floor) != set(rates):
+        raise ValueError(f"the floor covers tasks {sorted(floor)}, the episodes {sorted(rates)}")
+    rows = []
+    for name, values in (
+        ("exec_success", rates),
+        ("exec_floor", floor),
+        ("exec_lift", {task: rates[task] - floor[task] for task in rates}),
+    ):
+        rows += [{"metric": name, "key": str(task), "value": value} for task, value in values.items()]
+        rows.append({"metric": name, "key": "", "value": float(np.mean(list(values.values())))})
     rows.append({"metric": "exec_fallback", "key": "", "value": float(np.mean([e.used_fallback for e in episodes]))})
     rows.append({"metric": "exec_replans", "key": "", "value": float(np.mean([e.replans for e in episodes]))})
     return rows
@@ -186,6 +249,7 @@ def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
         "edges": summary.edges,
         "episodes": episodes,
         "training": summary.training,
+        "curves": summary.curves,
         "outputs": summary.outputs,
         "beliefs": summary.beliefs,
         "metrics": summary.metrics,

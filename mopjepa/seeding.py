@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples", "task")
+STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples", "task", "curves", "diagnostics")
 """Append only: a stream's seed depends on its index, so reordering would change every trial."""
 
 

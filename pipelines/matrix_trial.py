@@ -91,6 +91,7 @@ def run_matrix_trial(config: dict) -> None:
 
     from mopjepa.experiment import TrialHooks, run_trial, summary_tables
     from mopjepa.results import trial_file, write_trial_tables
+    from pipelines.floors import FloorFileCache
     from pipelines.tracking import Tracker
 
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -111,7 +112,8 @@ def run_matrix_trial(config: dict) -> None:
     tracker.log_params(run_id, cfg.to_flat())
     try:
         map_episodes = _episode_map(cfg.execute.execute_workers)
-        hooks = TrialHooks(map_episodes=map_episodes)
+        floors = FloorFileCache(Path(context.results_root).parent / "floors")
+        hooks = TrialHooks(map_episodes=map_episodes, floor_cache=floors)
         workdir = Path(context.trials_root) / identity
         summary = run_trial(cfg, task, workdir=workdir, hooks=hooks)
         # The whole trial in this process, data loading included (benchmarks/ compares it to wall time).
@@ -122,6 +124,7 @@ def run_matrix_trial(config: dict) -> None:
         final = {"metrics": tables.pop("metrics")}
         write_trial_tables(Path(context.results_root), tables, lineage.columns(cfg))
         tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in summary.training])
+        tracker.log_metrics(run_id, [(metric_key("curve", row), row["value"], row["step"]) for row in summary.curves])
         tracker.log_metrics(run_id, [(metric_key("eval", row), row["value"], 0) for row in summary.metrics])
         if summary.checkpoint is not None:
             tracker.log_artifact(run_id, summary.checkpoint)

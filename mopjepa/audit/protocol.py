@@ -2,7 +2,7 @@
 
     1. query     query_cells: the model sees each free cell's query observation, nothing else
     2. propose   propose: the blind graph and the decoded two-step rollout (arrays only)
-    3. evaluate  evaluate: metric_report + coverage under permuted contexts + the threshold sweep
+    3. evaluate  evaluate: the metric report (one draw of the shuffle permutations) + the threshold sweep
                  + Fig. 2's belief rows; ground truth enters here
 experiment.run_trial runs these three stages on its trained arm; `audit` runs them on any model.
 
@@ -25,10 +25,9 @@ from mopjepa.evaluate import (
     Truth,
     belief_rows,
     context_permutations,
-    metric_report,
     metric_value,
     mode_sets,
-    shuffled_cov_r,
+    permuted_report,
     threshold_rows,
 )
 from mopjepa.graph import BlindGraph, TwoStepDecoding, decode, decode_two_step, propose_graph
@@ -99,17 +98,19 @@ def propose(queries: CellQueries, config: GraphConfig) -> tuple[BlindGraph, TwoS
 def evaluate(
     queries: CellQueries, blind: BlindGraph, rollout: TwoStepDecoding, truth: Truth, config: GraphConfig, seed: int
 ) -> tuple[list[dict], list[dict]]:
-    """(metric rows, belief rows). The shuffle test, the shuffled coverage and the threshold sweep
-    share the permutations drawn from the trial's 'shuffle' stream."""
-    metrics = metric_report(blind, truth, config, numpy_rng(seed, "shuffle"), two_step=rollout)
+    """(metric rows, belief rows)."""
+    metrics = evaluate_metrics(blind, rollout, truth, config, seed)
+    return metrics, belief_rows(queries.reference, queries.two_step_latents, rollout, truth)
+
+
+def evaluate_metrics(
+    blind: BlindGraph, rollout: TwoStepDecoding, truth: Truth, config: GraphConfig, seed: int
+) -> list[dict]:
+    """Every metric row. The shuffle test, the shuffled coverage and the threshold sweep share one draw
+    of the permutations from the trial's 'shuffle' stream."""
     permutations = context_permutations(truth.num_cells, config.shuffle_permutations, numpy_rng(seed, "shuffle"))
-    sets = mode_sets(truth)
-    for key, (cells, modes) in sets.items():
-        value = shuffled_cov_r(blind.decoded, blind.gated, cells, modes, permutations)
-        metrics.append({"metric": "cov_r_shuffled", "key": key, "value": value})
-    metrics += threshold_rows(blind, truth, sets, permutations, config)
-    beliefs = belief_rows(queries.reference, queries.two_step_latents, rollout, truth)
-    return metrics, beliefs
+    metrics = permuted_report(blind, truth, permutations, two_step=rollout)
+    return metrics + threshold_rows(blind, truth, mode_sets(truth), permutations, config)
 
 
 def audit(

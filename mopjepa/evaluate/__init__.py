@@ -12,7 +12,7 @@ from mopjepa.evaluate.coverage import (
     teleport_modes,
     two_step,
 )
-from mopjepa.evaluate.report import as_dict, metric_report, metric_value, mode_sets
+from mopjepa.evaluate.report import as_dict, metric_report, metric_value, mode_sets, permuted_report
 from mopjepa.evaluate.routes import (
     goal_found,
     goal_realroute,
@@ -21,6 +21,7 @@ from mopjepa.evaluate.routes import (
     precision_heldout,
     realroute,
     realroute_by_dist,
+    realroute_ceiling,
     recall,
     recall_heldout,
 )
@@ -46,7 +47,9 @@ __all__ = [
     "plan_all",
     "precision",
     "precision_heldout",
+    "permuted_report",
     "realroute",
+    "realroute_ceiling",
     "realroute_by_dist",
     "recall",
     "recall_heldout",

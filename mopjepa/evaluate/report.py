@@ -5,12 +5,17 @@ Metric names (key "" when a metric has one value; gated graph unless the name en
   recall_heldout, edges                     -- and the same with _raw, on the raw graph
   realroute_by_dist, realroute_by_dist_raw  -- key: true shortest-path distance ("1", "2", ...)
   cov_r, cov_r_raw, cov_p, shuffle          -- key: "branching", and "teleport" in teleport mazes
+  cov_r_shuffled                            -- key as cov_r: gated coverage under permuted contexts
+                                               (the shuffle test's denominator, the paper's "leakage")
+  realroute_ceiling                         -- plan_all of the real graph less the held-out edges: what
+                                               realroute reaches when every trained transition and no
+                                               unseen one is proposed (the hold-out differs per seed)
+  realroute_norm, realroute_norm_raw        -- realroute / realroute_ceiling (above 1 only by proposing
+                                               held-out transitions)
   active_outputs                            -- mean number of gated outputs per cell
   two_step, two_step_raw                    -- key "mean"; only when a two-step decoding is given
 
-Rows a trial adds beside metric_report's (mopjepa.audit.evaluate):
-  cov_r_shuffled                            -- key as cov_r: gated coverage under permuted contexts
-                                               (the shuffle test's denominator, the paper's "leakage")
+Rows a trial adds beside metric_report's (mopjepa.audit.evaluate), from the same permutations:
   threshold_cov_r, threshold_cov_r_shuffled, threshold_shuffle, threshold_cov_p
                                             -- key "<set>@<t>", e.g. "teleport@0.0625": the same
                                                outputs re-gated at weight threshold t in THRESHOLDS
@@ -62,7 +67,7 @@ def mode_sets(truth: Truth) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def coverage_rows(blind: BlindGraph, truth: Truth, permutations: np.ndarray) -> list[Row]:
-    """cov_r (gated and raw), cov_p and shuffle rows for every mode set."""
+    """cov_r (gated and raw), cov_p, shuffle and cov_r_shuffled rows for every mode set."""
     everything = np.ones_like(blind.gated)
     rows = []
     for key, (cells, modes) in mode_sets(truth).items():
@@ -72,7 +77,20 @@ def coverage_rows(blind: BlindGraph, truth: Truth, permutations: np.ndarray) -> 
             row("cov_p", coverage.cov_p(blind.decoded, blind.gated, cells, modes), key),
             row("shuffle", coverage.shuffle(blind.decoded, blind.gated, cells, modes, permutations), key),
         ]
+    for key, (cells, modes) in mode_sets(truth).items():
+        shuffled = coverage.shuffled_cov_r(blind.decoded, blind.gated, cells, modes, permutations)
+        rows.append(row("cov_r_shuffled", shuffled, key))
     return rows
+
+
+def ceiling_rows(blind: BlindGraph, truth: Truth) -> list[Row]:
+    """realroute against its ceiling: the ceiling itself and realroute / ceiling, gated and raw."""
+    ceiling = routes.realroute_ceiling(truth.truth, truth.heldout)
+    return [
+        row("realroute_ceiling", ceiling),
+        row("realroute_norm", routes.ratio(routes.realroute(blind.gated_graph, truth.truth), ceiling)),
+        row("realroute_norm_raw", routes.ratio(routes.realroute(blind.raw, truth.truth), ceiling)),
+    ]
 
 
 def two_step_rows(rollout: TwoStepDecoding, truth: Truth) -> list[Row]:
@@ -92,14 +110,22 @@ def metric_report(
 ) -> list[Row]:
     """Every protocol metric of a blind graph against the truth. `rng` draws the shuffle test's
     config.shuffle_permutations permutations (the same ones for every coverage key)."""
+    permutations = coverage.context_permutations(truth.num_cells, config.shuffle_permutations, rng)
+    return permuted_report(blind, truth, permutations, two_step)
+
+
+def permuted_report(
+    blind: BlindGraph, truth: Truth, permutations: np.ndarray, two_step: TwoStepDecoding | None = None
+) -> list[Row]:
+    """metric_report with the shuffle test's [P, N] context permutations given (drawn once by the caller)."""
     if blind.num_cells != truth.num_cells:
         raise ValueError(f"the blind graph has {blind.num_cells} cells, the truth {truth.num_cells}")
     if two_step is not None and two_step.decoded.shape[0] != truth.num_cells:
         raise ValueError(
             f"the two-step rollout has {two_step.decoded.shape[0]} cells, the truth {truth.num_cells}"
         )
-    permutations = coverage.context_permutations(truth.num_cells, config.shuffle_permutations, rng)
     rows = route_rows(blind.gated_graph, truth) + route_rows(blind.raw, truth, "_raw")
+    rows += ceiling_rows(blind, truth)
     rows += coverage_rows(blind, truth, permutations)
     rows.append(row("active_outputs", blind.gated.sum(axis=1).mean()))
     if two_step is not None:

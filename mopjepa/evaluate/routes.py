@@ -56,6 +56,13 @@ def goal_realroute(graph: ProposedGraph, truth: np.ndarray, tasks: np.ndarray) -
     return goal_found(real_part(graph, truth), tasks)
 
 
+def realroute_ceiling(truth: np.ndarray, heldout: np.ndarray) -> float:
+    """plan_all of the real graph less the held-out edges: the realroute of a model that proposes every
+    trained transition and none it never saw. A model that proposes held-out edges can exceed it."""
+    _check_square(truth, heldout)
+    return pair_fraction(reachability(truth & ~heldout))
+
+
 def realroute_by_dist(graph: ProposedGraph, truth: np.ndarray) -> dict[int, float]:
     """realroute per true shortest-path distance (hops in the truth graph), for every finite
     distance >= 1 that occurs; pairs the truth cannot connect have no distance and are left out."""
@@ -94,6 +101,11 @@ def recall_heldout(graph: ProposedGraph, heldout: np.ndarray) -> float:
     """Held-out edges proposed / held-out edges."""
     _check_size(graph, heldout)
     return ratio(int(heldout[graph.source, graph.target].sum()), int(heldout.sum()))
+
+
+def _check_square(truth: np.ndarray, heldout: np.ndarray) -> None:
+    if truth.shape != heldout.shape or truth.ndim != 2 or truth.shape[0] != truth.shape[1]:
+        raise ValueError(f"truth {truth.shape} and heldout {heldout.shape} must be the same [N, N]")
 
 
 def _check_size(graph: ProposedGraph, matrix: np.ndarray) -> None:

@@ -1,6 +1,7 @@
 """The replanning executor in the real environment (PROTOCOL section 6): one episode, a trial's episodes."""
 
 from mopjepa.execute.episode import Episode, run_episode
+from mopjepa.execute.floor import empty_graph, floor_key, floor_success, success_by_task
 from mopjepa.execute.trial import (
     EpisodeJob,
     cached_env,
@@ -16,6 +17,10 @@ __all__ = [
     "EpisodeJob",
     "WorkingGraph",
     "cached_env",
+    "empty_graph",
+    "floor_key",
+    "floor_success",
+    "success_by_task",
     "episode_jobs",
     "run_episode",
     "run_episode_job",

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
+
 from mopjepa.config import TrialConfig
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.graph import gate
@@ -62,6 +64,11 @@ def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | No
     gated, _ = gate(weights, cfg.graph)  # [S, K]
     rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.mechanism.hit_cosine)
     key = str(task.num_modes)
+    held = numpy_rng(cfg.seed, "diagnostics").choice(len(task.context), min(4096, len(task.context)), replace=False)
+    model.eval()
+    context, target = (torch.as_tensor(a[held], dtype=torch.float32) for a in (task.context, task.target))
+    diagnostics = model.diagnostics(context, target, None)  # [H, obs_dim] each in
+    rows += [{"metric": name, "key": key, "value": value} for name, value in diagnostics.items()]
     rows.append({"metric": "seconds", "key": key, "value": time.perf_counter() - start})
     rows.append({"metric": "train_loss", "key": key, "value": summary.final_metrics.get("train/loss", float("nan"))})
     return MechanismSummary(cfg, rows, training, summary, task.content_hash())

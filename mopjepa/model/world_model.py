@@ -109,6 +109,12 @@ class WorldModel(nn.Module):
         z_plus = self.encode_target(next_obs)  # [B, D], no gradient
         return self.predictor.loss(self.context(z, action), z_plus, progress)
 
+    @torch.no_grad()
+    def diagnostics(self, obs: torch.Tensor, next_obs: torch.Tensor, action: torch.Tensor | None) -> dict[str, float]:
+        """The arm's own diagnostics (Predictor.diagnostics) on a batch of raw (s, s+, a)."""
+        context = self.context(self.encode(obs), action)  # [B, D + p]
+        return self.predictor.diagnostics(context, self.encode_target(next_obs))
+
     def ema_update(self, tau: float) -> None:
         """xi <- tau xi + (1 - tau) theta (Eq. 3), after each optimizer step."""
         ema_update(self.target_encoder, self.encoder, tau)

@@ -17,16 +17,20 @@ import pyarrow as pa
 
 from mopjepa.config import RUNTIME_KEYS, TrialConfig, flat_key_types
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the first five tables. 2: adds the `beliefs` table (Fig. 2's two-step beliefs, written by every
 maze trial), the `mechanism` table (the branch sweep's long-form rows) and the MechanismConfig
-config columns (null for maze trials); metrics gain the threshold_* rows. Version-1 files read back
-with the new columns null."""
+config columns (null for maze trials); metrics gain the threshold_* rows. 3: adds the `curves` table
+(the protocol's metrics during training) and the eval_every, threads, device and sigma_fixed config
+columns; metrics gain exec_floor, exec_lift, realroute_ceiling, realroute_norm(_raw) and the arms'
+diagnostics (mdn_sigma, mdn_resp_max). Older files read back with the new columns null."""
 
-TABLES = ("metrics", "edges", "episodes", "training", "outputs", "beliefs", "mechanism")
+TABLES = ("metrics", "edges", "episodes", "training", "curves", "outputs", "beliefs", "mechanism")
 """metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
-training: the loss curve; outputs: every output of every cell query (for figures); beliefs: the
-two-step beliefs at the cells with the most two-step modes, in each cell's local latent plane
+training: the loss curve; curves: the protocol's metrics during training (long form step, metric, key,
+value; the last step's rows equal the trial's final metrics); outputs: every output of every cell query
+(for figures); beliefs: the two-step beliefs at the cells with the most two-step modes, in each cell's
+local latent plane
 (mopjepa.evaluate.beliefs); mechanism: the branch sweep's long form (metric, key = M, value)."""
 
 PARTITION_COLUMNS = ("task", "arm")
@@ -75,6 +79,7 @@ TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "teleports": pa.int64(),
     },
     "training": {"step": pa.int64(), "metric": pa.string(), "value": pa.float64()},
+    "curves": {"step": pa.int64(), "metric": pa.string(), "key": pa.string(), "value": pa.float64()},
     "outputs": {
         "query": pa.string(),
         "cell": pa.int64(),

@@ -9,6 +9,9 @@ Every ``log_every`` steps (and at the last step) ``callback(step, metrics)`` rec
 the steps since the previous call, namespaced ``train/loss``, ``train/<term>`` (the arm's loss terms
 and diagnostics such as ``train/head_usage_entropy``, ``train/router_entropy``) and
 ``train/examples_per_s``. A non-finite loss or term stops training with ``NonFiniteLossError``.
+
+Every ``eval_every`` steps before the last (``evaluate_steps``), ``on_evaluate(step)`` may look at the
+model (the protocol's curves); its time is left out of the throughput figures.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from mopjepa.data.sampler import BatchSampler
 from mopjepa.model.world_model import WorldModel
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
+EvaluateCallback = Callable[[int], None]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -61,11 +65,19 @@ def check_finite(step: int, names: list[str], values: torch.Tensor) -> None:
     )
 
 
+def evaluate_steps(cfg: TrainConfig) -> list[int]:
+    """The steps after which training pauses for an evaluation: multiples of eval_every (0: steps // 10)
+    before the last step (the trial evaluates the final model itself)."""
+    every = cfg.eval_every or max(1, cfg.steps // 10)
+    return list(range(every, cfg.steps, every))
+
+
 def train(
     model: WorldModel,
     sampler: BatchSampler,
     cfg: TrainConfig,
     callback: MetricsCallback | None = None,
+    on_evaluate: EvaluateCallback | None = None,
 ) -> TrainSummary:
     """Train `model` in place for cfg.steps steps on minibatches from `sampler`."""
     if sampler.batch_size != cfg.batch_size:
@@ -76,6 +88,8 @@ def train(
     model.train()
     names: list[str] | None = None
     window_sum, window_steps, metrics = None, 0, {}
+    pauses = set(evaluate_steps(cfg)) if on_evaluate is not None else set()
+    paused = 0.0  # seconds spent in on_evaluate, left out of the throughput
     start = window_start = time.perf_counter()
     for step in range(cfg.steps):
         obs, next_obs, action = sampler.sample()  # [B, obs_dim], [B, obs_dim], [B, p] | None
@@ -108,5 +122,12 @@ def train(
             if callback is not None:
                 callback(step + 1, metrics)
             window_sum, window_steps, window_start = None, 0, now
-    seconds = time.perf_counter() - start
+        if step + 1 in pauses:
+            pause_start = time.perf_counter()
+            on_evaluate(step + 1)
+            model.train()
+            pause = time.perf_counter() - pause_start
+            paused += pause
+            window_start += pause
+    seconds = time.perf_counter() - start - paused
     return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds)

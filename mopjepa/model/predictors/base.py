@@ -8,6 +8,8 @@ An arm is an ``nn.Module`` built as ``Arm(cfg, context_dim, latent_dim, generato
   c [B, d + p] and stop-gradient unit targets z_plus [B, D]; ``progress`` = step / steps in [0, 1]
   drives schedules. ``terms`` maps names to detached scalars: every additive term of the loss
   (the NaN guard names them) and diagnostics such as ``head_usage_entropy``/``router_entropy``.
+- ``diagnostics(c, z_plus) -> {name: float}``: what an arm reports about itself on a held batch after
+  training (rows of the trial's metrics table); empty by default.
 
 Distances are the cosine distance l(u, v) = 1 - u.v on unit vectors (Eq. 2).
 """
@@ -59,6 +61,11 @@ class Predictor(nn.Module):
         self, c: torch.Tensor, z_plus: torch.Tensor, progress: float
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
+
+    def diagnostics(self, c: torch.Tensor, z_plus: torch.Tensor) -> dict[str, float]:
+        """Named scalars an arm reports about itself on a held batch of (c, z+) after training, e.g. the
+        MDN's sigma and responsibility sharpness; most arms have none."""
+        return {}
 
     def check_inputs(
         self, c: torch.Tensor, z_plus: torch.Tensor | None = None, progress: float = 0.0
