@@ -21,10 +21,15 @@ TRIALS = [
     *[({"task": MED, "arm": "dense", "seed": s, "episodes_per_task": 5 if s == 0 else 0},
        {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.9})
       for s, p, r in ((0, 0.1, 0.05), (1, 0.2, 0.06), (2, 0.3, 0.07))],
-    *[({"task": MED, "arm": "mdn", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.2})
-      for s, p, r in ((0, 0.5, 0.10), (1, 0.6, 0.12), (2, 0.7, 0.20))],
-    *[({"task": MED, "arm": "mop", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.5})
-      for s, p, r in ((0, 0.4, 0.30), (1, 0.5, 0.25), (2, 0.6, 0.41))],
+    *[({"task": MED, "arm": "mdn", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.2,
+                                                 ("realroute_ceiling", ""): c, ("realroute_norm", ""): r / c})
+      for s, p, r, c in ((0, 0.5, 0.10, 0.4), (1, 0.6, 0.12, 0.3), (2, 0.7, 0.20, 0.5))],
+    *[({"task": MED, "arm": "mop", "seed": s}, {("plan_all", ""): p, ("realroute", ""): r, ("precision", ""): 0.5,
+                                                 ("realroute_ceiling", ""): c, ("realroute_norm", ""): r / c})
+      for s, p, r, c in ((0, 0.4, 0.30, 0.4), (1, 0.5, 0.25, 0.3), (2, 0.6, 0.41, 0.5))],
+    *[({"task": LARGE, "arm": "dense", "seed": s, "episodes_per_task": 5},
+       {("exec_success", ""): e, ("exec_floor", ""): f, ("exec_lift", ""): e - f, ("exec_fallback", ""): 0.5})
+      for s, e, f in ((0, 0.6, 0.4), (1, 0.4, 0.4))],
     ({"task": MED, "arm": "mop", "seed": 0, "K": 2}, {("plan_all", ""): 0.9, ("realroute", ""): 0.9}),
     *[({"task": MED, "arm": "mdn", "seed": s, "lam_bal": 0.1}, {("realroute", ""): r})
       for s, r in ((0, 0.15), (1, 0.25))],

@@ -23,7 +23,7 @@ def test_report_from_partial_results_skips_what_it_cannot_draw(handmade, tmp_pat
         assert drawn[name].path is None and drawn[name].note.startswith("skipped: ")
     page = report.page.read_text()
     assert f"- {missing_trial_id()}: var on pointmaze-medium-stitch-v0, seed 0" in page
-    assert "completed trials: 18 of 19 planned" in page
+    assert "completed trials: 20 of 21 planned" in page
     assert "fig7_realroute_by_distance" not in page or "skipped: no realroute_by_dist" in page
     for table in ("table2_plan_all", "table3_realroute", "table4_family", "table5_teleport_coverage",
                   "table6_tradeoffs", "configurations"):

@@ -70,7 +70,12 @@ def test_paired_bootstrap_matches_a_direct_numpy_computation(inputs):
     assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
     assert paired_bootstrap(mop, mdn).low == result.low  # deterministic with its seed
     expected = f"+{differences.mean():.3f} [{low:.3f}, {high:.3f}] (n=3)"
-    assert line_of(table3(inputs), "medium-stitch").endswith(f"| {expected} | [0.06, 0.18] |")
+    normalized = differences / np.array([0.4, 0.3, 0.5])  # each seed over its own ceiling
+    means = normalized[np.random.default_rng(0).integers(0, 3, size=(10_000, 3))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    expected_norm = f"+{normalized.mean():.3f} [{low:.3f}, {high:.3f}] (n=3)"
+    line = line_of(table3(inputs), "medium-stitch")
+    assert line.endswith(f"| 0.400 ± 0.100 (n=3) | {expected} | [0.06, 0.18] | {expected_norm} |")
 
 
 def test_bootstrap_pairs_by_seed_and_needs_two():
@@ -85,19 +90,29 @@ def test_bootstrap_pairs_by_seed_and_needs_two():
 
 def test_table3_rows_without_data_are_marked(inputs):
     assert line_of(table3(inputs), "large-stitch") == (
-        "| large-stitch | — | 0.016 ± 0.01 | — | 0.057 ± 0.03 | — | 0.139 ± 0.15 | — | includes 0 |"
+        "| large-stitch | — | 0.016 ± 0.01 | — | — | 0.057 ± 0.03 | — | — | 0.139 ± 0.15 | — | — | — | includes 0 | — |"
     )
 
 
 def test_table4_takes_the_best_mdn_of_the_grid_and_names_it(inputs):
-    row = line_of(table4(inputs), "MDN (best of the K × lam_bal grid)")
-    assert "| 0.200 ± 0.071 (n=2) [mdn [lam_bal=0.1]] | 0.134 ± 0.03 |" in row
+    row = line_of(table4(inputs), "MDN (best of the K × lam_bal grid: mdn [lam_bal=0.1])")
+    assert "grid: mdn [lam_bal=0.1]) | 0.200 ± 0.071 (n=2) | 0.134 ± 0.03 |" in row
+    mop = line_of(table4(inputs), "MoP-JEPA")
+    assert mop.startswith("| MoP-JEPA | 0.320 ± 0.082 (n=3) | 0.247 ± 0.08 | 0.801 ± 0.045 (n=3) |")
     matched = line_of(table4(inputs), "MoP-JEPA matched capacity [mop [K=16, steps=400]]")
-    assert matched.endswith("| — | — | — | — | 0.250 ± 0.071 (n=2) | 0.208 | — | — | — | — |")
+    assert "| — | — | — | 0.250 ± 0.071 (n=2) | 0.208 | — |" in matched
     mdn = line_of(table4(inputs), "MDN matched capacity [mdn [K=16, lam_bal=0.1, steps=400]]")
     assert "| 0.110 ± 0.014 (n=2) | 0.095 |" in mdn
     published = line_of(table4(inputs), "QRL (published OGBench, external)")
-    assert published.endswith("| n/a | 0.80 | n/a | 0.84 |")
+    assert published.endswith("| n/a | 0.80 | n/a | n/a | n/a | n/a | 0.84 | n/a | n/a | n/a |")
+
+
+def test_table4_and_table6_print_success_floor_lift_and_fallback(inputs):
+    dense = line_of(table4(inputs), "dense (JEPA)")
+    assert dense.endswith("| 0.500 ± 0.141 (n=2) | 0.13 | 0.400 ± 0.000 (n=2) | 0.100 ± 0.141 (n=2) "
+                          "| 0.500 ± 0.000 (n=2) |")
+    assert line_of(table6(inputs), "dense (JEPA)").endswith(
+        "| 0.500 ± 0.141 (n=2) | 0.13 | 0.400 ± 0.000 (n=2) | 0.100 ± 0.141 (n=2) | 0.500 ± 0.000 (n=2) |")
 
 
 def test_table5_maps_gated_coverage_to_the_papers_name(inputs):
@@ -123,7 +138,7 @@ def test_duplicate_seeds_of_one_configuration_fail_loudly():
 def test_partial_experiment_lists_its_missing_trials(experiment):
     assert [trial.trial_id for trial in experiment.missing] == [missing_trial_id()]
     assert experiment.missing[0].describe().startswith(f"{missing_trial_id()}: var on {MED}, seed 0")
-    assert len(experiment.trial_ids) == 18
+    assert len(experiment.trial_ids) == 20
 
 
 def test_renderings_escape_and_check_their_shape():
