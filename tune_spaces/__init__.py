@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from mopjepa.config import TrialConfig
 from mopjepa.results.schema import trial_id
-from tune_spaces import mechanism, paper, quick, smoke
+from tune_spaces import mdn_softness, mechanism, paper, quick, reproduce, smoke
 
 MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
 
@@ -20,6 +20,8 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
     "quick": quick.trials,
     "paper": paper.trials,
     "mechanism": mechanism.trials,
+    "mdn_softness": mdn_softness.trials,
+    "reproduce": reproduce.trials,
 }
 """`mechanism` trials have task 'mechanism' and run with mopjepa.mechanism.run_mechanism_trial
 (pipelines/mechanism.run_one); every other preset's trials run with experiment.run_trial."""

@@ -3,7 +3,7 @@
     <out>/report.md, report.html       the page: tables inline, figures linked, missing trials, lineage
     <out>/tables/<name>.{md,csv,tex}   Tables 2-6 and every configuration
     <out>/tables/summary_long.csv      machine-readable: every main-configuration metric over seeds
-    <out>/figures/<name>.png           Figs. 3, 5-9
+    <out>/figures/<name>.png           Figs. 3, 5-9, execution lift, curves per task, MDN softness
 
 Reads only Parquet and JSON (and OGBench's maze layout for Fig. 3): no torch, Ray or tracking server.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis import family, figures, mechanism, selection, tables, teleport_picture
+from mopjepa.analysis import family, figures, mechanism, selection, tables, teleport_picture, verdicts
 from mopjepa.analysis.load import ExperimentResults, load_experiment
 from mopjepa.analysis.paper import PaperTables
 from mopjepa.analysis.render import Table
@@ -24,7 +24,8 @@ from mopjepa.analysis.stats import summarize
 
 TABLE_BUILDERS = (tables.table2, tables.table3, family.table4, tables.table5, family.table6,
                   tables.configurations_table)
-FIGURE_BUILDERS = (figures.fig5, figures.fig6, figures.fig7, figures.fig8, figures.fig9)
+FIGURE_BUILDERS = (figures.fig5, figures.fig6, figures.fig7, figures.fig8, figures.fig9, verdicts.fig_execution,
+                   verdicts.fig_softness)
 
 
 @dataclass
@@ -55,9 +56,15 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         table = builder(inputs)
         table.write(out / "tables")
         report.tables.append(table)
+    softness = verdicts.softness_table(inputs)
+    if softness.rows:
+        softness.write(out / "tables")
+        report.tables.append(softness)
     summary_frame(inputs).to_csv(out / "tables" / "summary_long.csv", index=False)
     for builder in FIGURE_BUILDERS:
         report.figures.append(builder(inputs, out / "figures"))
+    curves = experiment.table("curves", experiment.trial_ids)
+    report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
     add_mechanism(report, experiment.root / "results", out)
     out.mkdir(parents=True, exist_ok=True)

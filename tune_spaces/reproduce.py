@@ -1,0 +1,31 @@
+"""`reproduce`: the reproduction record (reproduction/ in the repository), in order of priority.
+
+    (i)   dense, mdn, mop, codebook on the three main mazes, seeds 0-4, the default budget (curves
+          included); execution on medium- and large-stitch for seeds 0-2, 50 episodes per task
+    (ii)  m3 and var the same way
+    (iii) on pointmaze-medium-stitch-v0, seeds 0-2: the mdn_softness study, the independent ensemble
+          and the MoP lam_bal = 0 ablation
+
+Every trial follows the paper preset's rule, so each is identical to (and has the trial id of) the
+paper preset's trial. Measured cost on a 2-core machine, one trial per core (20k steps, 1 thread):
+dense ~2.5 min, codebook ~3 min, var ~3 min, m3 ~4.5 min, mdn and mop ~8.5 min each, plus ~1 min per
+executing trial; (i) ~5.6 CPU-hours (about 3 hours of wall time on 2 cores), (ii) ~1.8, (iii) ~2.0:
+about 9.5 CPU-hours, 5 hours of wall time on 2 cores. It resumes, so it may run in pieces.
+"""
+
+from tune_spaces import mdn_softness
+from tune_spaces.paper import COVERAGE_SEEDS, MAIN_TASKS, PLANNING_SEEDS, _trial
+
+MEDIUM = "pointmaze-medium-stitch-v0"
+CORE_ARMS = ("dense", "mdn", "mop", "codebook")
+FAMILY_ARMS = ("m3", "var")
+
+
+def trials() -> list[dict]:
+    out = [_trial(task, arm, seed) for arm in CORE_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
+    out += [_trial(task, arm, seed) for arm in FAMILY_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
+    out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS)
+    for seed in COVERAGE_SEEDS:
+        out.append(_trial(MEDIUM, "ensemble", seed))
+        out.append(_trial(MEDIUM, "mop", seed, lam_bal=0.0))
+    return out
