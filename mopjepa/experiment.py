@@ -158,9 +158,11 @@ def run_trial(
     curves: list[dict] = []
 
     def evaluate_during_training(model: WorldModel, step: int) -> None:
+        start = time.perf_counter()
         # Its own sampling stream: the final evaluation draws exactly what it would without curves.
         functions = numpy_functions(model, torch_generator(cfg.seed, "curves", step))
         curves.extend({"step": step, **entry} for entry in protocol_metrics(functions, cells, truth, cfg))
+        seconds["curves"] = seconds.get("curves", 0.0) + time.perf_counter() - start
 
     with stage("cells"):
         cells = prepare_cells(cfg, task)
