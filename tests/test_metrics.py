@@ -259,8 +259,13 @@ def test_report_names_keys_and_values():
     expected |= {(f"realroute_by_dist{suffix}", str(d)) for d in range(1, 6) for suffix in ("", "_raw")}
     coverage_names = ("cov_r", "cov_r_raw", "cov_p", "shuffle")
     expected |= {(m, key) for m in coverage_names for key in ("branching", "teleport")}
+    expected |= {("cov_r_shuffled", key) for key in ("branching", "teleport")}
+    expected |= {("realroute_ceiling", ""), ("realroute_norm", ""), ("realroute_norm_raw", "")}
     expected |= {("active_outputs", ""), ("two_step", "mean"), ("two_step_raw", "mean")}
     assert set(table) == expected
+    # Without the held-out 2 -> 3 the line splits: 0-2 reach 3-5 no more (21 of 30 ordered pairs).
+    assert table[("realroute_ceiling", "")] == pytest.approx(21 / 30)
+    assert table[("realroute_norm", "")] == pytest.approx(30 / 21)  # this model proposed the held-out edge
     assert table[("plan_all", "")] == 1.0 and table[("precision", "")] == 1.0 and table[("recall", "")] == 1.0
     assert table[("edges", "")] == 10 and table[("recall_heldout", "")] == 1.0
     assert table[("cov_r", "teleport")] == 0.0 and table[("cov_p", "teleport")] == 0.0
