@@ -25,11 +25,11 @@ if __package__ in (None, ""):
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.data import DataError, load_task_data  # noqa: E402
-from mopjepa.results import trial_id  # noqa: E402
+from mopjepa.results import STUDIES_KEY, split_studies, trial_id  # noqa: E402
 from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # noqa: E402
 from pipelines.matrix_trial import MatrixContext  # noqa: E402
 from pipelines.tracking import Tracker, default_tracking_uri  # noqa: E402
-from tune_spaces import PRESETS, preset_trials  # noqa: E402
+from tune_spaces import PRESETS, merge_trials, preset_trials  # noqa: E402
 
 DEFAULT_STORAGE = "~/mopjepa_results"
 
@@ -80,12 +80,13 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
         "execute_workers": args.execute_workers,
     }
     trials = []
-    for flat in _source_trials(args):
+    for entry in _source_trials(args):
+        flat, studies = split_studies(entry)
         overrides = {}
         for item in args.set:
             key, _, value = item.partition("=")
             overrides[key] = coerce(flat["arm"], key, value)
-        trials.append({**flat, **overrides, **runtime})
+        trials.append({**flat, **overrides, **runtime, STUDIES_KEY: list(studies)})
     return trials
 
 
@@ -95,15 +96,21 @@ def _source_trials(args: argparse.Namespace) -> list[dict]:
     trials = json.loads(args.trials_file.read_text())
     if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
         raise SystemExit(f"error: {args.trials_file} must hold a JSON list of flat trial configs")
-    for flat in trials:
-        TrialConfig.from_flat(flat)  # validate every trial before any work starts
-    return trials
+    try:  # validate every trial before any work starts; identical ones merge their studies
+        return merge_trials(trials, str(args.trials_file))
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
+def config_of(entry: dict) -> TrialConfig:
+    """The TrialConfig of a planned trial (its flat config; `studies` set aside)."""
+    return TrialConfig.from_flat(split_studies(entry)[0])
 
 
 def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[dict]) -> None:
     """Record the planned trials; an existing experiment must plan the same trials (Tune cannot change
     a grid on restore), otherwise the user is told to pick a new name."""
-    ids = [trial_id(TrialConfig.from_flat(flat)) for flat in trials]
+    ids = [trial_id(config_of(entry)) for entry in trials]
     path = experiment_dir / "manifest.json"
     if path.exists():
         previous = [t["trial_id"] for t in json.loads(path.read_text())["trials"]]
@@ -117,7 +124,8 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
     manifest = {
         "preset": preset,
         "name": name,
-        "trials": [{"trial_id": i, "flat": f} for i, f in zip(ids, trials, strict=True)],
+        "trials": [{"trial_id": i, "flat": split_studies(entry)[0], STUDIES_KEY: entry[STUDIES_KEY]}
+                   for i, entry in zip(ids, trials, strict=True)],
     }
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(manifest, indent=1) + "\n")
@@ -127,8 +135,8 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
 def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     """Load (or regenerate) each task's data once, before any trial: task -> (data_source, data_hash)."""
     prepared = {}
-    for flat in trials:
-        cfg = TrialConfig.from_flat(flat)
+    for entry in trials:
+        cfg = config_of(entry)
         key = cfg.data.task
         if key in prepared or key == MECHANISM_TASK:  # the branch sweep generates its own data
             continue

@@ -75,14 +75,15 @@ def run_matrix_trial(config: dict) -> None:
     from ray import tune
 
     from mopjepa.config import MECHANISM_TASK, TrialConfig
-    from mopjepa.results import Lineage, trial_id
+    from mopjepa.results import Lineage, split_studies, trial_id
 
     context = MatrixContext(**config["context"])
-    cfg = TrialConfig.from_flat(config["flat"])
+    flat, studies = split_studies(config["flat"])
+    cfg = TrialConfig.from_flat(flat)
     identity = trial_id(cfg)
     torch.set_num_threads(max(1, context.cpus_per_trial))
     if cfg.data.task == MECHANISM_TASK:
-        tune.report(run_mechanism_cell(config["flat"], cfg, identity, context))
+        tune.report(run_mechanism_cell(flat, studies, cfg, identity, context))
         return
     stored = stored_headline(Path(context.results_root), identity)
     if stored is not None:
@@ -119,7 +120,7 @@ def run_matrix_trial(config: dict) -> None:
         # The whole trial in this process, data loading included (benchmarks/ compares it to wall time).
         summary.metrics.append({"metric": "seconds", "key": "trial_cpu", "value": time.process_time() - cpu_start})
         summary.metrics.append({"metric": "seconds", "key": "trial_wall", "value": time.perf_counter() - start})
-        lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit)
+        lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit, studies)
         tables = summary_tables(summary)
         final = {"metrics": tables.pop("metrics")}
         write_trial_tables(Path(context.results_root), tables, lineage.columns(cfg))
@@ -142,7 +143,7 @@ def run_matrix_trial(config: dict) -> None:
     )
 
 
-def run_mechanism_cell(flat: dict, cfg, identity: str, context: MatrixContext) -> dict:
+def run_mechanism_cell(flat: dict, studies: tuple[str, ...], cfg, identity: str, context: MatrixContext) -> dict:
     """A branch-sweep trial (pipelines/mechanism.py) inside the matrix: Parquet rows and a child run."""
     from mopjepa.results import completed_trials, write_trial_tables
     from pipelines.mechanism import mechanism_tables
@@ -158,7 +159,7 @@ def run_mechanism_cell(flat: dict, cfg, identity: str, context: MatrixContext) -
                                  run_name(cfg, identity), tags)
     tracker.log_params(run_id, cfg.to_flat())
     try:
-        tables, lineage = mechanism_tables(flat, context.git_commit)
+        tables, lineage = mechanism_tables(flat, context.git_commit, studies=studies)
         rows = tables["mechanism"]
         tracker.log_metrics(run_id, [(metric_key("mechanism", row), row["value"], 0) for row in rows])
         write_trial_tables(Path(context.results_root), tables, {**lineage, "experiment": context.experiment})
@@ -199,7 +200,7 @@ def trial_label(flat: dict) -> str:
     extras = " ".join(
         f"{k}={v}"
         for k, v in flat.items()
-        if k not in ("task", "arm", "seed", "dataset_dir", "download", "execute_workers")
+        if k not in ("task", "arm", "seed", "dataset_dir", "download", "execute_workers", "studies")
     )
     return f"{flat['arm']:<8} {flat['task']:<32} seed {flat['seed']} {extras}".rstrip()
 

@@ -22,12 +22,14 @@ if __package__ in (None, ""):
 import pandas as pd  # noqa: E402
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
-from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
+from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables  # noqa: E402
 from pipelines.common import git_commit, parse_config_overrides  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
-def mechanism_tables(flat: dict, commit: str = "unknown", threads: int = 0) -> tuple[dict, dict]:
+def mechanism_tables(
+    flat: dict, commit: str = "unknown", threads: int = 0, studies: tuple[str, ...] = ()
+) -> tuple[dict, dict]:
     """Run one branch-sweep trial: (its tables {"training", "mechanism"}, the lineage columns)."""
     import torch
 
@@ -37,13 +39,15 @@ def mechanism_tables(flat: dict, commit: str = "unknown", threads: int = 0) -> t
         torch.set_num_threads(threads)
     cfg = TrialConfig.from_flat(flat)
     summary = run_mechanism_trial(cfg)
-    lineage = Lineage(trial_id(cfg), "mechanism", "generated", summary.data_hash, commit).columns(cfg)
+    lineage = Lineage(trial_id(cfg), "mechanism", "generated", summary.data_hash, commit, studies).columns(cfg)
     return {"training": summary.training, "mechanism": summary.rows}, lineage
 
 
-def run_one(flat: dict, root: Path, commit: str = "unknown", threads: int = 0) -> list[dict]:
-    """Run one branch-sweep trial and write its tables under `root`; returns its rows."""
-    tables, lineage = mechanism_tables(flat, commit, threads)
+def run_one(entry: dict, root: Path, commit: str = "unknown", threads: int = 0) -> list[dict]:
+    """Run one planned branch-sweep trial (flat config + studies) and write its tables under `root`;
+    returns its rows."""
+    flat, studies = split_studies(entry)
+    tables, lineage = mechanism_tables(flat, commit, threads, studies)
     write_trial_tables(root, tables, lineage)
     return [{**row, "arm": lineage["arm"], "seed": lineage["seed"]} for row in tables["mechanism"]]
 
@@ -67,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.steps is not None:
             overrides["steps"] = args.steps
         trials = sweep.trials(arms, modes, range(args.seeds), **overrides)
-        for flat in trials:
-            TrialConfig.from_flat(flat)  # every trial is valid before any work starts
+        for entry in trials:
+            TrialConfig.from_flat(split_studies(entry)[0])  # every trial is valid before any work starts
     except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

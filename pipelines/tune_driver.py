@@ -139,7 +139,7 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
 
 def _trial_name(trial) -> str:
     from mopjepa.config import TrialConfig
-    from mopjepa.results import trial_id
+    from mopjepa.results import split_studies, trial_id
 
-    cfg = TrialConfig.from_flat(trial.config["flat"])
+    cfg = TrialConfig.from_flat(split_studies(trial.config["flat"])[0])
     return run_name(cfg, trial_id(cfg))

@@ -21,7 +21,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mopjepa.config import TrialConfig
-from mopjepa.results import completed_trials, read_table, trial_id
+from mopjepa.results import completed_trials, read_table, split_studies, trial_id
 from tests.local_ray import start_head, stop_nodes
 from tune_spaces import preset_trials
 
@@ -75,7 +75,7 @@ def test_smoke_preset_through_ray_job_submit(tmp_path, full_data_dir):
     assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-4000:]
     assert "done: 10 finished" in job.stdout
 
-    planned = {trial_id(TrialConfig.from_flat(flat)) for flat in preset_trials("smoke")}
+    planned = {trial_id(TrialConfig.from_flat(split_studies(flat)[0])) for flat in preset_trials("smoke")}
     results = storage / "smoke" / "results"
     assert completed_trials(results) == planned
     metrics = read_table(results, "metrics")

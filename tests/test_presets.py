@@ -5,14 +5,22 @@ from collections import Counter
 import pytest
 
 from mopjepa.config import TrialConfig
-from tune_spaces import PRESETS, preset_trials
+from mopjepa.results import split_studies
+from tune_spaces import PRESETS, merge_trials, preset_trials
+
+
+def plain(trials: list[dict]) -> set[str]:
+    """The trials' flat configs (studies set aside), comparable across presets."""
+    return {str(sorted(split_studies(t)[0].items())) for t in trials}
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
     trials = preset_trials(preset)
     assert trials
-    for flat in trials:
+    for entry in trials:
+        flat, studies = split_studies(entry)
+        assert studies, f"every trial of a preset declares the studies it feeds: {entry}"
         cfg = TrialConfig.from_flat(flat)
         assert set(flat) <= set(TrialConfig.allowed_keys(cfg.arm, cfg.data.task))
         if cfg.arm in ("dense", "var"):
@@ -22,7 +30,8 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
 def test_paper_preset_counts():
     trials = preset_trials("paper")
     assert len(trials) == 226
-    main = [t for t in trials if set(t) == {"task", "arm", "seed", "episodes_per_task"} and t["arm"] != "ensemble"]
+    main = [t for t in trials if "main" in t["studies"]]
+    assert all(set(t) == {"task", "arm", "seed", "episodes_per_task", "studies"} for t in main)
     assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
     assert {t["seed"] for t in main} == set(range(5))
     grid = {(t["K"], t["lam_bal"]) for t in trials if t["arm"] == "mdn" and "lam_bal" in t and "steps" not in t}
@@ -30,7 +39,7 @@ def test_paper_preset_counts():
     assert grid == {(k, lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)} - {(8, 0.01)}
     sweep = sorted(t.get("K", 8) for t in trials
                    if t["arm"] == "mop" and t["task"] == "pointmaze-teleport-navigate-v0" and t["seed"] == 0
-                   and set(t) <= {"task", "arm", "seed", "episodes_per_task", "K"})
+                   and "k_sweep" in t["studies"])
     assert sweep == [1, 2, 3, 4, 6, 8, 16]
     matched = [t for t in trials if t.get("steps") == 60_000]
     assert len(matched) == 10 and {t["K"] for t in matched} == {16}
@@ -60,7 +69,8 @@ def test_mechanism_preset_is_every_arm_over_the_branch_counts_with_three_seeds()
     assert {t["arm"] for t in trials} == set(PREDICTORS)
     assert {t["num_modes"] for t in trials} == {1, 2, 3, 4, 6, 8} and {t["task"] for t in trials} == {"mechanism"}
     assert all(t.get("K", 8) >= t["num_modes"] for t in trials if t["arm"] != "m3")
-    assert all(TrialConfig.from_flat(t).mechanism.num_modes == t["num_modes"] for t in trials)
+    assert all(TrialConfig.from_flat(split_studies(t)[0]).mechanism.num_modes == t["num_modes"] for t in trials)
+    assert all(t["studies"] == ["branch_sweep"] for t in trials)
 
 
 def test_mdn_softness_is_three_fixed_sigmas_beside_the_learned_one_with_mop_alongside():
@@ -69,8 +79,8 @@ def test_mdn_softness_is_three_fixed_sigmas_beside_the_learned_one_with_mop_alon
     assert Counter(t.get("sigma_fixed", "learned") for t in trials if t["arm"] == "mdn") == {
         "learned": 6, 0.03: 6, 0.1: 6, 0.3: 6}
     assert sum(t["arm"] == "mop" for t in trials) == 6 and {t["seed"] for t in trials} == {0, 1, 2}
-    paper = {str(sorted(t.items())) for t in preset_trials("paper")}
-    assert all(str(sorted(t.items())) in paper for t in trials)  # the same trials as the paper preset's
+    assert {t["studies"][0] for t in trials} == {"mdn_softness"}
+    assert plain(trials) <= plain(preset_trials("paper"))  # the same trials as the paper preset's
 
 
 def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matrix():
@@ -85,5 +95,17 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     executing = [t for t in trials if t["episodes_per_task"]]
     assert {t["task"] for t in executing} == {"pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0"}
     assert all(t["episodes_per_task"] == 50 and t["seed"] < 3 for t in executing)
-    paper = {str(sorted(t.items())) for t in preset_trials("paper")}
-    assert all(str(sorted(t.items())) in paper for t in trials)
+    assert plain(trials) <= plain(preset_trials("paper"))
+    assert all("main" in t["studies"] for t in trials[:90])
+
+
+def test_identical_trials_run_once_with_every_study_that_planned_them():
+    flat = {"task": "pointmaze-teleport-navigate-v0", "arm": "mop", "seed": 0}
+    merged = merge_trials([{**flat, "studies": ["main"]}, {**flat, "K": 8, "studies": ["k_sweep"]},
+                           {**flat, "K": 4, "studies": ["k_sweep"]}], "test")
+    assert merged == [{**flat, "studies": ["k_sweep", "main"]}, {**flat, "K": 4, "studies": ["k_sweep"]}]
+    assert merge_trials([flat], "test") == [{**flat, "studies": []}]  # untagged: plain rows
+    with pytest.raises(ValueError, match=r"test, trial 0: unknown studies \['mian'\]"):
+        merge_trials([{**flat, "studies": ["mian"]}], "test")
+    with pytest.raises(ValueError, match="must be a list of study names"):
+        merge_trials([{**flat, "studies": "main"}], "test")

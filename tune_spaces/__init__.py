@@ -1,8 +1,9 @@
 """Experiment presets: plain Python functions that return the explicit list of trials to run.
 
-A trial is a flat config dict holding only the keys its arm has (no K or lam for dense). Every
-preset's list is validated with TrialConfig.from_flat and de-duplicated by trial id, so a trial
-shared by two parts of a matrix (the default MDN inside the MDN grid, say) runs once.
+A trial is a flat config dict holding only the keys its arm has (no K or lam for dense), plus
+`studies`: the studies it feeds (mopjepa.results.studies). Every preset's list is validated with
+TrialConfig.from_flat and de-duplicated by trial id, so a trial shared by two parts of a matrix (the
+default MDN inside the MDN grid, say) runs once and carries both studies.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 from mopjepa.config import TrialConfig
 from mopjepa.results.schema import trial_id
+from mopjepa.results.studies import STUDIES_KEY, split_studies
 from tune_spaces import mdn_softness, mechanism, paper, quick, reproduce, smoke
 
 MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
@@ -28,10 +30,21 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
 
 
 def preset_trials(name: str) -> list[dict]:
-    """The validated, de-duplicated trial list of a preset, in a stable order."""
+    """The validated, de-duplicated trial list of a preset, in a stable order; a trial planned by several
+    studies runs once and carries all their names."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {sorted(PRESETS)}")
+    return merge_trials(PRESETS[name](), f"preset {name!r}")
+
+
+def merge_trials(entries: list[dict], where: str) -> list[dict]:
+    """Validate planned trials (flat config + `studies`) and merge identical ones, uniting their studies."""
     unique: dict[str, dict] = {}
-    for flat in PRESETS[name]():
-        unique.setdefault(trial_id(TrialConfig.from_flat(flat)), flat)
+    for index, entry in enumerate(entries):
+        flat, studies = split_studies(entry, f"{where}, trial {index}")
+        identity = trial_id(TrialConfig.from_flat(flat))
+        if identity in unique:
+            studies = (*unique[identity][STUDIES_KEY], *studies)
+            flat = {k: v for k, v in unique[identity].items() if k != STUDIES_KEY}
+        unique[identity] = {**flat, STUDIES_KEY: sorted(set(studies))}
     return list(unique.values())

@@ -18,7 +18,7 @@ def trials(tasks=TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
     out = []
     for task in tasks:
         for seed in seeds:
-            out.append(_trial(task, "mdn", seed))
-            out += [_trial(task, "mdn", seed, sigma_fixed=sigma) for sigma in SIGMAS]
-            out.append(_trial(task, "mop", seed))
+            out.append(_trial(task, "mdn", seed, "mdn_softness"))
+            out += [_trial(task, "mdn", seed, "mdn_softness", sigma_fixed=sigma) for sigma in SIGMAS]
+            out.append(_trial(task, "mop", seed, "mdn_softness"))
     return out

@@ -6,6 +6,7 @@ These trials run with mopjepa.mechanism.run_mechanism_trial (pipelines/mechanism
 """
 
 from mopjepa.config import MECHANISM_TASK, TrialConfig
+from mopjepa.results.studies import STUDIES_KEY
 
 ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook", "ensemble")
 MODES = (1, 2, 3, 4, 6, 8)
@@ -17,8 +18,9 @@ BUDGET = {"steps": 2000, "batch_size": 256, "latent_dim": 16, "encoder_hidden": 
 
 def trial(arm: str, num_modes: int, seed: int, **overrides) -> dict:
     """One trial's flat config; overrides apply where the arm has the key (K only to arms with K)."""
-    flat = {"task": MECHANISM_TASK, "arm": arm, "seed": seed, "num_modes": num_modes, **BUDGET}
-    allowed = set(TrialConfig.allowed_keys(arm, MECHANISM_TASK))
+    flat = {"task": MECHANISM_TASK, "arm": arm, "seed": seed, "num_modes": num_modes, **BUDGET,
+            "studies": ["branch_sweep"]}
+    allowed = set(TrialConfig.allowed_keys(arm, MECHANISM_TASK)) | {STUDIES_KEY}
     if "K" in allowed and arm != "m3":
         flat["K"] = K
     flat.update({key: value for key, value in overrides.items() if key in allowed})

@@ -10,7 +10,10 @@
 
 Execution (Table 4) runs on medium- and large-stitch for seeds 0-2, 50 episodes per task as OGBench
 evaluates; one rule for every trial, so identical configs collapse into one trial.
+Every trial names the studies it feeds (mopjepa.results.studies); the analysis selects by them.
 """
+
+from mopjepa.results.studies import tagged
 
 MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
 EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
@@ -22,28 +25,32 @@ EPISODES = 50
 TABLE_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 
 
-def _trial(task: str, arm: str, seed: int, **extra) -> dict:
+def _trial(task: str, arm: str, seed: int, study: str, **extra) -> dict:
+    """One trial of `study`, executing (50 episodes per task) on the execution mazes' seeds 0-2."""
     executes = task in EXECUTION_TASKS and seed in COVERAGE_SEEDS
-    return {"task": task, "arm": arm, "seed": seed, "episodes_per_task": EPISODES if executes else 0, **extra}
+    flat = {"task": task, "arm": arm, "seed": seed, "episodes_per_task": EPISODES if executes else 0, **extra}
+    return tagged(flat, study)
 
 
 def trials() -> list[dict]:
     out = []
     for task in MAIN_TASKS:
-        out += [_trial(task, arm, seed) for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
+        out += [_trial(task, arm, seed, "main") for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
         for seed in COVERAGE_SEEDS:
-            out += [_trial(task, "mdn", seed, K=k, lam_bal=lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)]
-            out.append(_trial(task, "ensemble", seed))
-            out.append(_trial(task, "mop", seed, lam_bal=0.0))
-            out.append(_trial(task, "mop", seed, assignment="anneal", warmup_fraction=0.8))
+            grid = [(k, lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)]
+            out += [_trial(task, "mdn", seed, "mdn_grid", K=k, lam_bal=lam) for k, lam in grid]
+            out.append(_trial(task, "ensemble", seed, "ablation_ensemble"))
+            out.append(_trial(task, "mop", seed, "ablation_no_balance", lam_bal=0.0))
+            out.append(_trial(task, "mop", seed, "ablation_anneal", assignment="anneal", warmup_fraction=0.8))
     for seed in COVERAGE_SEEDS:
-        out += [_trial(TELEPORT, "mop", seed, K=k) for k in (1, 2, 3, 4, 6, 8, 16)]
-        out.append(_trial(TELEPORT, "mdn", seed, K=8))
+        out += [_trial(TELEPORT, "mop", seed, "k_sweep", K=k) for k in (1, 2, 3, 4, 6, 8, 16)]
+        out.append(_trial(TELEPORT, "mdn", seed, "k_sweep", K=8))
         for task in EXECUTION_TASKS:
-            out += [_trial(task, arm, seed, edge_cost="uniform") for arm in ("dense", "mdn", "mop")]
+            arms = ("dense", "mdn", "mop")
+            out += [_trial(task, arm, seed, "ablation_uniform_cost", edge_cost="uniform") for arm in arms]
     for seed in PLANNING_SEEDS:
-        out.append(_trial(LARGE, "mop", seed, K=16, steps=60_000))
-        out.append(_trial(LARGE, "mdn", seed, K=16, lam_bal=0.1, steps=60_000))
+        out.append(_trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
+        out.append(_trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
     from tune_spaces import mdn_softness  # the softness study uses this module's rule
 
     return out + mdn_softness.trials()

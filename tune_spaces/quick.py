@@ -9,4 +9,5 @@ ARMS = (("dense", {}), ("m3", {}), ("var", {}), ("mdn", {}), ("mop", {}), ("code
 
 
 def trials() -> list[dict]:
-    return [{"task": task, "arm": arm, "seed": 0, **extra, **BUDGET} for task in TASKS for arm, extra in ARMS]
+    return [{"task": task, "arm": arm, "seed": 0, **extra, **BUDGET, "studies": ["main"]}
+            for task in TASKS for arm, extra in ARMS]

@@ -22,10 +22,10 @@ FAMILY_ARMS = ("m3", "var")
 
 
 def trials() -> list[dict]:
-    out = [_trial(task, arm, seed) for arm in CORE_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
-    out += [_trial(task, arm, seed) for arm in FAMILY_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
+    out = [_trial(task, arm, seed, "main") for arm in CORE_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
+    out += [_trial(task, arm, seed, "main") for arm in FAMILY_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS)
     for seed in COVERAGE_SEEDS:
-        out.append(_trial(MEDIUM, "ensemble", seed))
-        out.append(_trial(MEDIUM, "mop", seed, lam_bal=0.0))
+        out.append(_trial(MEDIUM, "ensemble", seed, "ablation_ensemble"))
+        out.append(_trial(MEDIUM, "mop", seed, "ablation_no_balance", lam_bal=0.0))
     return out

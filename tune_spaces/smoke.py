@@ -9,7 +9,8 @@ def trials() -> list[dict]:
     out = []
     for task in TASKS:
         for arm, extra in (("dense", {}), ("mop", {"K": 4}), ("mdn", {"K": 4}), ("codebook", {"K": 4})):
-            out.append({"task": task, "arm": arm, "seed": 0, **extra, **BUDGET})
-    for k in (1, 2):  # a K sweep of three points with K = 4 above
-        out.append({"task": "pointmaze-teleport-navigate-v0", "arm": "mop", "seed": 0, "K": k, **BUDGET})
+            out.append({"task": task, "arm": arm, "seed": 0, **extra, **BUDGET, "studies": ["main"]})
+    for k in (1, 2, 4):  # a K sweep of three points; K = 4 is also the main MoP
+        out.append({"task": "pointmaze-teleport-navigate-v0", "arm": "mop", "seed": 0, "K": k, **BUDGET,
+                    "studies": ["k_sweep"]})
     return out

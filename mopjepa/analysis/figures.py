@@ -210,6 +210,6 @@ def fig9(inputs: Inputs, directory: Path) -> Figure:
 
 
 def _mdn_reference(inputs: Inputs):
-    """MDN at K = 8 (deviating at most in K) if present, else the main MDN."""
-    candidates = [g for g in inputs.selection.variants("mdn", {"K"}) if g.value("K") == 8]
+    """The MDN of the K sweep (the paper's: K = 8) if there is one, else the main MDN."""
+    candidates = k_sweep(inputs.selection, "mdn")
     return candidates[0] if candidates else inputs.selection.main.get("mdn")

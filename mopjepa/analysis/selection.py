@@ -1,38 +1,38 @@
-"""Which trials feed which table: configurations, the arms' main configurations, and their variants.
+"""Which trials feed which table: configurations, grouped, and the studies their presets declared.
 
 The selection rule (printed in every report):
 
 1. A trial's *configuration* is its flat config without task, seed, the runtime keys
-   (dataset_dir, download, log_every, execute_workers) and episodes_per_task (which only decides
-   whether execution runs, e.g. on seeds 0-2 of the paper preset). Trials of one configuration on
-   any task and seed are its seeds.
-2. Each key is compared with a *reference*: the arm's dataclass default, unless no trial of the
-   experiment keeps its arm's default for that key (a budget the preset sets for everyone, e.g.
-   smoke's steps=150, latent_dim=16, K=4); then the reference is the value most trials have
-   (ties: the first in sorted order). A configuration's *deviations* are the keys that differ
-   from their reference.
-3. An arm's *main configuration* (Tables 2-6, Figs. 3 and 5-8) is its configuration with the fewest
-   deviations; ties go to the one run on more tasks, then on more trials. A tie that remains is
-   reported as ambiguous in the report, and the first in sorted order is taken.
-4. Every other configuration (the K sweep, the MDN grid, ablations, uniform edge cost, matched
-   capacity) stays out of the main tables and feeds its own outputs: the MDN grid = MDN
-   configurations deviating only in K and lam_bal; matched capacity = MoP/MDN configurations
-   deviating only in K, lam_bal and a larger step budget; the K sweep = MoP configurations
-   deviating only in K (plus the main MoP).
+   (dataset_dir, download, log_every, execute_workers, device) and episodes_per_task (which only
+   decides whether execution runs, e.g. on seeds 0-2 of the paper preset). Trials of one
+   configuration on any task and seed are its seeds.
+2. A configuration is named by its *deviations*: the keys that differ from a reference, the arm's
+   dataclass default unless no trial of the experiment keeps it (a budget the preset sets for
+   everyone, e.g. smoke's steps=150); then the value most trials have. Names only: nothing is
+   selected by them.
+3. Every table and figure reads the trials of the study it shows, as the preset declared them (the
+   `studies` of each trial, mopjepa.results.studies): an arm's *main configuration* is its
+   configuration tagged `main` (Tables 2-6, Figs. 3 and 5-8, the execution and curves figures); the
+   MDN grid, matched capacity, the K sweep, the MDN softness study and each ablation read the trials
+   tagged with their own name. Two configurations of one arm tagged `main` are an error.
+4. A trial without studies (an untagged --trials-file entry, a single run) is a plain row: it is
+   listed among the configurations and folded into no table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import pandas as pd
 
 from mopjepa.config import RUNTIME_KEYS, TrialConfig
+from mopjepa.results.studies import parse_studies
 
 NOT_IDENTITY = frozenset({"arm", "task", "seed", "episodes_per_task", *RUNTIME_KEYS})
 """Flat keys that do not distinguish one configuration from another (rule 1)."""
@@ -54,6 +54,8 @@ class ConfigGroup:
     """The configuration's every identity key, sorted by key."""
     trial_ids: tuple[str, ...]
     tasks: tuple[str, ...]
+    studies: frozenset[str] = frozenset()
+    """Every study any of its trials was planned for."""
 
     @property
     def label(self) -> str:
@@ -74,27 +76,36 @@ class ConfigGroup:
 class Selection:
     groups: tuple[ConfigGroup, ...]
     main: dict[str, ConfigGroup]
-    """arm -> its main configuration."""
+    """arm -> its configuration tagged `main` (only the trials so tagged)."""
     reference: dict[str, Any]
     """Keys no trial keeps at its default (the experiment's budget), with their reference value."""
     notes: tuple[str, ...]
+    trial_studies: dict[str, frozenset[str]] = field(default_factory=dict)
+    """trial id -> the studies it was planned for."""
 
-    def variants(self, arm: str, allowed: Iterable[str]) -> list[ConfigGroup]:
-        """The arm's configurations whose deviations are all among `allowed` keys."""
-        allowed = frozenset(allowed)
-        return [g for g in self.groups if g.arm == arm and g.deviation_keys <= allowed]
+    def study(self, name: str, arm: str | None = None) -> list[ConfigGroup]:
+        """The configurations (of `arm`, if given) with trials tagged `name`, restricted to those trials."""
+        out = []
+        for group in self.groups:
+            ids = tuple(i for i in group.trial_ids if name in self.trial_studies.get(i, ()))
+            if ids and (arm is None or group.arm == arm):
+                out.append(dataclasses.replace(group, trial_ids=ids))
+        return out
 
     def others(self) -> list[ConfigGroup]:
         """Every configuration that is not an arm's main one."""
-        mains = set(self.main.values())
-        return [g for g in self.groups if g not in mains]
+        mains = {(g.arm, g.config) for g in self.main.values()}
+        return [g for g in self.groups if (g.arm, g.config) not in mains]
 
 
 def select(trials: pd.DataFrame) -> Selection:
-    """Group completed trials (one row each, with config_json) into configurations and pick the mains."""
+    """Group completed trials (one row each, with config_json and studies) into configurations; the mains
+    are the configurations tagged `main`."""
     if trials.empty:
         return Selection(groups=(), main={}, reference={}, notes=())
     flats = {row.trial_id: json.loads(row.config_json) for row in trials.itertuples()}
+    studies = dict(zip(trials["trial_id"], map(parse_studies, trials.get("studies", [None] * len(trials))),
+                       strict=True))
     reference = overridden_keys(flats.values())
     members: dict[tuple, list[str]] = {}
     for identifier, flat in flats.items():
@@ -105,23 +116,18 @@ def select(trials: pd.DataFrame) -> Selection:
         defaults = arm_defaults(arm)
         deviations = tuple((k, v) for k, v in identity if v != reference.get(k, defaults.get(k)))
         tasks = tuple(sorted({flats[i]["task"] for i in ids}))
-        groups.append(ConfigGroup(arm, deviations, identity, tuple(sorted(ids)), tasks))
-    main, notes = {}, []
-    for arm in sorted({g.arm for g in groups}):
-        ranked = sorted(
-            (g for g in groups if g.arm == arm),
-            key=lambda g: (len(g.deviations), -len(g.tasks), -len(g.trial_ids), g.label),
-        )
-        main[arm] = ranked[0]
-        rank = _rank(ranked[0])
-        tied = [g.label for g in ranked[1:] if _rank(g) == rank]
-        if tied:
-            notes.append(f"main configuration of {arm} is ambiguous: took {ranked[0].label} over {', '.join(tied)}")
-    return Selection(groups=tuple(groups), main=main, reference=reference, notes=tuple(notes))
-
-
-def _rank(group: ConfigGroup) -> tuple[int, int, int]:
-    return (len(group.deviations), -len(group.tasks), -len(group.trial_ids))
+        tags = frozenset().union(*(studies[i] for i in ids))
+        groups.append(ConfigGroup(arm, deviations, identity, tuple(sorted(ids)), tasks, tags))
+    selection = Selection(tuple(groups), {}, reference, (), studies)
+    main = {}
+    for group in selection.study("main"):
+        if group.arm in main:
+            raise ValueError(f"two configurations of arm {group.arm!r} are tagged 'main': "
+                             f"{main[group.arm].label} and {group.label}; a table shows one")
+        main[group.arm] = group
+    untagged = sum(not tags for tags in studies.values())
+    notes = (f"{untagged} trial(s) declare no study: listed among the configurations, in no table",) if untagged else ()
+    return dataclasses.replace(selection, main=main, notes=notes)
 
 
 def overridden_keys(flats: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -144,23 +150,15 @@ def overridden_keys(flats: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def mdn_grid(selection: Selection) -> list[ConfigGroup]:
-    """The MDN fairness grid: MDN configurations deviating only in K and lam_bal."""
-    return selection.variants("mdn", {"K", "lam_bal"})
+    """The MDN fairness grid (study `mdn_grid`)."""
+    return selection.study("mdn_grid", "mdn")
 
 
 def matched_capacity(selection: Selection, arm: str) -> list[ConfigGroup]:
-    """Configurations of `arm` deviating in K/lam_bal and a larger step budget than the reference."""
-    steps = selection.reference.get("steps", arm_defaults(arm)["steps"])
-    return [
-        g for g in selection.variants(arm, {"K", "lam_bal", "steps"})
-        if "steps" in g.deviation_keys and g.value("steps") > steps
-    ]
+    """Configurations of `arm` in the study `matched_capacity`."""
+    return selection.study("matched_capacity", arm)
 
 
 def k_sweep(selection: Selection, arm: str = "mop") -> list[ConfigGroup]:
-    """Configurations of `arm` deviating only in K, the main one included, ordered by K."""
-    groups = selection.variants(arm, {"K"})
-    main = selection.main.get(arm)
-    if main is not None and main not in groups:
-        groups.append(main)
-    return sorted(groups, key=lambda g: g.value("K") or 0)
+    """Configurations of `arm` in the study `k_sweep`, ordered by K."""
+    return sorted(selection.study("k_sweep", arm), key=lambda g: g.value("K") or 0)

@@ -161,18 +161,21 @@ CONFIG_METRICS = (
 
 def configurations_table(inputs: Inputs) -> Table:
     """Every configuration (main ones marked) on every task it ran: the K sweep, MDN grid, ablations."""
-    columns = ["configuration", "main", "task", "seeds"] + [m + (f"[{k}]" if k else "") for m, k in CONFIG_METRICS]
+    columns = ["configuration", "main", "studies", "task", "seeds"]
+    columns += [m + (f"[{k}]" if k else "") for m, k in CONFIG_METRICS]
     table = Table("configurations", "Every configuration of the experiment (mean ± std over seeds)", columns)
-    mains = set(inputs.selection.main.values())
-    for group in sorted(inputs.selection.groups, key=lambda g: (g.arm, g not in mains, g.label)):
+    mains = {(g.arm, g.config) for g in inputs.selection.main.values()}
+    for group in sorted(inputs.selection.groups, key=lambda g: (g.arm, (g.arm, g.config) not in mains, g.label)):
         for task in group.tasks:
             seeds = sorted(set(inputs.metrics.loc[inputs.metrics["trial_id"].isin(group.trial_ids)
                                                   & (inputs.metrics["task"] == task), "seed"]))
-            row = [group.label, "yes" if group in mains else "", task_label(task), ",".join(map(str, seeds))]
+            row = [group.label, "yes" if (group.arm, group.config) in mains else "",
+                   ", ".join(sorted(group.studies)) or "none (plain rows)", task_label(task), ",".join(map(str, seeds))]
             row += [inputs.summary(group, task, metric, key).cell() for metric, key in CONFIG_METRICS]
             table.add(row)
     reference = inputs.selection.reference
-    table.notes.append("A configuration is named by its deviations from the reference (selection rule 2).")
+    table.notes.append("A configuration is named by its deviations from the reference (selection rule 2); its "
+                       "studies are the ones its preset declared (rule 3).")
     if reference:
         table.notes.append("Keys no trial keeps at its default, referenced to: "
                            + ", ".join(f"{k}={v}" for k, v in sorted(reference.items())))

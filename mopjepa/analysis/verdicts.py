@@ -4,7 +4,7 @@
     fig_execution   success per arm and task, the floor it must beat, the lift and the fallback fraction
     fig_curves      per task: plan_all, realroute_norm, precision, gated cov_r and active outputs vs
                     training step, by arm (main configurations; mean ± std over seeds)
-    softness_table  MDN configurations deviating only in sigma_fixed, beside the main MDN and MoP
+    softness_table  the mdn_softness study: MDN at fixed sigmas and learned, MoP alongside
     fig_softness    their precision and realroute against mdn_resp_max (mean largest responsibility)
 """
 
@@ -99,9 +99,14 @@ SOFTNESS_METRICS = (("mdn_sigma", ""), ("mdn_resp_max", ""), ("precision", ""), 
 
 
 def softness_groups(inputs: Inputs) -> list[ConfigGroup]:
-    """The main MDN and its configurations deviating only in sigma_fixed (fixed sigma first, by value)."""
-    groups = inputs.selection.variants("mdn", {"sigma_fixed"})
+    """The MDN configurations of the mdn_softness study (fixed sigma first, by value; learned last)."""
+    groups = inputs.selection.study("mdn_softness", "mdn")
     return sorted(groups, key=lambda g: (not g.value("sigma_fixed"), g.value("sigma_fixed") or 0.0))
+
+
+def softness_mop(inputs: Inputs) -> ConfigGroup | None:
+    """The MoP alongside the study (its trials tagged mdn_softness)."""
+    return next(iter(inputs.selection.study("mdn_softness", "mop")), None)
 
 
 def sigma_label(group: ConfigGroup) -> str:
@@ -113,7 +118,7 @@ def softness_table(inputs: Inputs) -> Table:
     columns = ["task", "configuration"] + [m for m, _ in SOFTNESS_METRICS]
     table = Table("mdn_softness", "MDN softness: precision and realroute against responsibility sharpness", columns)
     groups = softness_groups(inputs)
-    mop = inputs.selection.main.get("mop")
+    mop = softness_mop(inputs)
     tasks = sorted({t for g in groups for t in g.tasks})
     for task in tasks:
         for group, label in [(g, sigma_label(g)) for g in groups] + [(mop, "MoP-JEPA (hard assignment)")]:
@@ -140,7 +145,7 @@ def fig_softness(inputs: Inputs, directory: Path) -> Figure:
     tasks = sorted({t for g in groups for t in g.tasks})
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.6), squeeze=False, sharey=True)
     shades = plt.cm.viridis(np.linspace(0.1, 0.9, len(groups)))
-    mop = inputs.selection.main.get("mop")
+    mop = softness_mop(inputs)
     for ax, task in zip(axes[0], tasks, strict=True):
         for shade, group in zip(shades, groups, strict=True):
             x = inputs.summary(group, task, "mdn_resp_max").values

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from mopjepa.config import RUNTIME_KEYS, TrialConfig, flat_key_types
+from mopjepa.results.studies import studies_text
 
 SCHEMA_VERSION = 3
 """1: the first five tables. 2: adds the `beliefs` table (Fig. 2's two-step beliefs, written by every
@@ -23,7 +24,8 @@ maze trial), the `mechanism` table (the branch sweep's long-form rows) and the M
 config columns (null for maze trials); metrics gain the threshold_* rows. 3: adds the `curves` table
 (the protocol's metrics during training) and the eval_every, threads, device and sigma_fixed config
 columns; metrics gain exec_floor, exec_lift, realroute_ceiling, realroute_norm(_raw) and the arms'
-diagnostics (mdn_sigma, mdn_resp_max). Older files read back with the new columns null."""
+diagnostics (mdn_sigma, mdn_resp_max); every row gains `studies` (the studies its preset declared).
+Older files read back with the new columns null."""
 
 TABLES = ("metrics", "edges", "episodes", "training", "curves", "outputs", "beliefs", "mechanism")
 """metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
@@ -48,6 +50,7 @@ LINEAGE_COLUMNS: dict[str, pa.DataType] = {
     "git_commit": pa.string(),
     "schema_version": pa.int64(),
     "config_json": pa.string(),
+    "studies": pa.string(),
 }
 
 TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
@@ -130,6 +133,8 @@ class Lineage:
     data_source: str
     data_hash: str
     git_commit: str
+    studies: tuple[str, ...] = ()
+    """The studies the trial feeds (mopjepa.results.studies), as its preset declared them."""
 
     def columns(self, cfg: TrialConfig) -> dict[str, Any]:
         return self.columns_of_flat(cfg.to_flat(), cfg.data.task)
@@ -139,5 +144,6 @@ class Lineage:
         its `arm` names the model, keys without a config column live in config_json only)."""
         row = {name: flat.get(name) for name in CONFIG_COLUMNS}
         row.update(dataclasses.asdict(self))
+        row["studies"] = studies_text(self.studies)
         row.update(task=task, schema_version=SCHEMA_VERSION, config_json=json.dumps(flat, sort_keys=True))
         return row
