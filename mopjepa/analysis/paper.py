@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mopjepa.config.arms import arm_label  # noqa: F401 (the tables import it from here)
+
 MISSING = "—"
 """What an empty cell shows: a value that was not measured (ours) or not published (paper)."""
 
@@ -24,22 +26,9 @@ PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "
 PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 """The arms of the paper's tables, in its row order."""
 
-ARM_LABELS = {
-    "dense": "dense (JEPA)",
-    "m3": "M3-JEPA",
-    "var": "Var-JEPA",
-    "mdn": "MDN",
-    "mop": "MoP-JEPA",
-    "codebook": "codebook (control)",
-    "ensemble": "ensemble (ablation)",
-}
 
 PAPER_METRIC = {"cov_r": "cov_r_gated"}
 """Our metric name -> the paper CSV's name, where they differ."""
-
-
-def arm_label(arm: str) -> str:
-    return ARM_LABELS.get(arm, arm)
 
 
 def task_label(task: str) -> str:
