@@ -9,6 +9,7 @@ in our metrics (see PAPER_METRIC).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,11 @@ PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "
 
 PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 """The arms of the paper's tables, in its row order."""
+
+
+def table_arms(measured: Iterable[str]) -> list[str]:
+    """The paper's arms in its row order, then every other arm we measured (a new arm gets a row)."""
+    return [*PAPER_ARMS, *sorted(set(measured) - set(PAPER_ARMS))]
 
 
 PAPER_METRIC = {"cov_r": "cov_r_gated"}
