@@ -34,9 +34,7 @@ from mopjepa.graph import BlindGraph
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator
-from mopjepa.train import TrainSummary, save_checkpoint, train
-
-MetricsCallback = Callable[[int, dict[str, float]], None]
+from mopjepa.train import MetricsCallback, TrainSummary, save_checkpoint, train
 
 
 @dataclass

@@ -13,8 +13,6 @@ from mopjepa.config import TrialConfig
 from mopjepa.results.schema import trial_id
 from tune_spaces import mechanism, paper, quick, smoke
 
-MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-
 PRESETS: dict[str, Callable[[], list[dict]]] = {
     "smoke": smoke.trials,
     "quick": quick.trials,

@@ -11,8 +11,9 @@ Execution (Table 4) runs on medium- and large-stitch for seeds 0-2, 50 episodes 
 evaluates; one rule for every trial, so identical configs collapse into one trial.
 """
 
-MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
+from mopjepa.data.names import EXECUTION_TASKS
+from mopjepa.data.names import PAPER_TASKS as MAIN_TASKS
+
 TELEPORT = "pointmaze-teleport-navigate-v0"
 LARGE = "pointmaze-large-stitch-v0"
 PLANNING_SEEDS = range(5)

@@ -17,12 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from mopjepa.config.arms import arm_label  # noqa: F401 (the tables import it from here)
+from mopjepa.data.names import PAPER_TASKS  # noqa: F401 (the paper's three mazes, in its column order)
 
 MISSING = "—"
 """What an empty cell shows: a value that was not measured (ours) or not published (paper)."""
 
-PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-"""The paper's three mazes, in the column order of its tables."""
 
 PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 """The arms of the paper's tables, in its row order."""

@@ -1,10 +1,11 @@
 """Training: the three-step JEPA loop (``loop``) and checkpoints (``checkpoint``)."""
 
 from mopjepa.train.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
-from mopjepa.train.loop import NonFiniteLossError, TrainSummary, make_optimizer, train
+from mopjepa.train.loop import MetricsCallback, NonFiniteLossError, TrainSummary, make_optimizer, train
 
 __all__ = [
     "CheckpointError",
+    "MetricsCallback",
     "NonFiniteLossError",
     "TrainSummary",
     "load_checkpoint",
