@@ -139,7 +139,7 @@ class EnsembleConfig(PredictorConfig):
 
 
 # The registry entries of the paper's arms: config type, predictor (loaded on first use), label, colour.
-# One arm, one line (docs/architecture.md#how-to-add-an-arm); the colours are matplotlib's tab10.
+# One arm, one line (docs/architecture.md#4-how-to-add-an-arm); the colours are matplotlib's tab10.
 _PREDICTORS = "mopjepa.model.predictors"
 register_arm(Arm("dense", DenseConfig, f"{_PREDICTORS}.dense:DensePredictor", "dense (JEPA)", "#d62728"))
 register_arm(Arm("m3", M3Config, f"{_PREDICTORS}.m3:M3Predictor", "M3-JEPA", "#ff7f0e"))
