@@ -149,3 +149,33 @@ def test_slugs_follow_github():
     assert slug("5. Metrics") == "5-metrics"
     assert slug("Rule 4: arms through a registry") == "rule-4-arms-through-a-registry"
     assert anchors("# A\n```\n# not a heading\n```\n## A\n") == {"a", "a-1"}
+
+
+def layout_paths(markdown: str, heading: str) -> list[str]:
+    """The paths of the code block under `heading`: 'name/' entries nest by two-space indentation;
+    deeper-indented lines continue the description of the entry above."""
+    block = markdown.split(heading, 1)[1].split("```", 2)[1]
+    parents: list[str] = []
+    paths = []
+    for line in block.splitlines()[1:]:
+        indent = len(line) - len(line.lstrip(" "))
+        token = line.split()[0] if line.strip() else ""
+        if indent % 2 or indent > 4 or not re.search(r"[./]", token):
+            continue
+        level = indent // 2
+        parents = parents[:level]
+        path = "".join(parents) + token
+        paths.append(path)
+        if token.endswith("/"):
+            parents.append(token)
+    return paths
+
+
+@pytest.mark.parametrize(("page", "heading"), [("README.md", "## Layout"), ("docs/architecture.md", "## 2. Layout")])
+def test_the_layout_matches_the_tree(page, heading):
+    paths = layout_paths((REPO / page).read_text(), heading)
+    assert [p for p in paths if not (REPO / p).exists()] == []
+    tracked = {path.relative_to(REPO) for path in repository_files()}
+    directories = {p.parts[0] + "/" for p in tracked if len(p.parts) > 1 and not p.parts[0].startswith(".")}
+    packages = {f"mopjepa/{p.parts[1]}/" for p in tracked if p.parts[0] == "mopjepa" and len(p.parts) > 2}
+    assert (directories | packages) - set(paths) == set()
