@@ -33,9 +33,16 @@ OLD_FORMS = re.compile("|".join([
 
 
 def repository_files() -> list[Path]:
-    """Tracked files and new ones git does not ignore (what a clone of this commit holds)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    """Tracked files and new ones git does not ignore (what a clone of this commit holds); without git
+    (an unpacked archive), every file outside hidden, cache and result folders."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                                capture_output=True, text=True, check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        skip = {"__pycache__", "results", "mlruns", "build", "dist"}
+        return [path for path in REPO.rglob("*") if path.is_file()
+                and not any(part.startswith(".") or part in skip or part.endswith(".egg-info")
+                            for part in path.relative_to(REPO).parts[:-1])]
     return [REPO / name for name in listed if (REPO / name).is_file()]
 
 
