@@ -37,9 +37,8 @@ from mopjepa.graph import BlindGraph
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator
-from mopjepa.train import TrainSummary, save_checkpoint, train
+from mopjepa.train import MetricsCallback, TrainSummary, save_checkpoint, train
 
-MetricsCallback = Callable[[int, dict[str, float]], None]
 FloorCache = Callable[[str, Callable[[], dict[int, float]]], dict[int, float]]
 """floor_cache(key, compute) -> compute()'s value, or the value stored under `key` by an earlier call."""
 DIAGNOSTIC_EXAMPLES = 4096

@@ -71,33 +71,10 @@ def parse_config_overrides(arm: str | None, extra: list[str]) -> dict:
     return overrides
 
 
-HEADLINE = (
-    "plan_all",
-    "goal_found",
-    "realroute",
-    "goal_realroute",
-    "precision",
-    "recall",
-    "precision_heldout",
-    "recall_heldout",
-    "cov_r",
-    "cov_r_raw",
-    "cov_p",
-    "shuffle",
-    "cov_r_shuffled",
-    "two_step",
-    "plan_all_raw",
-    "realroute_raw",
-    "precision_raw",
-    "exec_success",
-    "exec_fallback",
-    "train_examples_per_s",
-    "seconds",
-)
-
-
 def print_summary(metrics: list[dict]) -> None:
     """The headline metrics of one trial, one line each (per-key metrics on one line)."""
+    from mopjepa.evaluate.headline import HEADLINE
+
     by_metric: dict[str, list[tuple[str, float]]] = {}
     for row in metrics:
         by_metric.setdefault(row["metric"], []).append((row["key"], row["value"]))

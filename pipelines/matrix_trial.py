@@ -14,16 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HEADLINE_KEYS = {
-    ("plan_all", ""): "plan_all",
-    ("realroute", ""): "realroute",
-    ("precision", ""): "precision",
-    ("goal_realroute", ""): "goal_realroute",
-    ("cov_r", "branching"): "cov_r",
-    ("cov_r", "teleport"): "cov_r_teleport",
-    ("shuffle", "branching"): "shuffle",
-    ("exec_success", ""): "exec_success",
-}
+from mopjepa.evaluate.headline import SCALARS as HEADLINE_KEYS
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class ProgressLines(tune.Callback):
         result = trial.last_result or {}
         scores = "  ".join(
             f"{k}={result[k]:.3f}"
-            for k in ("plan_all", "realroute", "precision", "exec_success")
+            for k in ("plan_all", "realroute", "realroute_norm", "precision", "exec_success", "exec_lift")
             if isinstance(result.get(k), float)
         )
         status = "already done" if result.get("skipped") else f"{result.get('seconds', 0.0):.0f} s"

@@ -36,17 +36,26 @@ def full_data_dir() -> Path:
     return full_dataset_dir()
 
 
-@pytest.fixture(scope="session")
-def small_data_dir(tmp_path_factory) -> Path:
-    """Small regenerated datasets (30 train episodes) of the main tasks, for fast tests."""
-    directory = tmp_path_factory.mktemp("ogbench-small")
+def make_small_datasets(directory: Path) -> Path:
+    """Small regenerated datasets (30 train episodes) of the main tasks in `directory` (tests/pins uses it too)."""
     for task in MAIN_TASKS:
         regenerate_to_cache(parse_dataset_name(task), directory, seed=0, workers=1, num_episodes=30)
     return directory
 
 
+def small_cell_data(data_dir: Path):
+    """CellData of the small pointmaze-teleport-navigate-v0 data in `data_dir`."""
+    task = load_task_data("pointmaze-teleport-navigate-v0", data_dir)
+    return build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory) -> Path:
+    """Small regenerated datasets (30 train episodes) of the main tasks, for fast tests."""
+    return make_small_datasets(tmp_path_factory.mktemp("ogbench-small"))
+
+
 @pytest.fixture(scope="session")
 def small_cells(small_data_dir):
     """CellData of small pointmaze-teleport-navigate-v0 data."""
-    task = load_task_data("pointmaze-teleport-navigate-v0", small_data_dir)
-    return build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
+    return small_cell_data(small_data_dir)

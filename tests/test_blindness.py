@@ -1,4 +1,5 @@
-"""The graph is proposed blind (PROTOCOL 4): ground truth cannot reach it, by construction and in fact."""
+"""The graph is proposed blind (docs/protocol.md#4-the-blind-graph): ground truth cannot reach it, by construction
+and in fact."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The cell abstraction (PROTOCOL 2)."""
+"""The cell abstraction (docs/protocol.md#2-cells)."""
 
 import numpy as np
 import pytest

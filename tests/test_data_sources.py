@@ -1,4 +1,4 @@
-"""Dataset names, sources, regeneration and bad input (PROTOCOL 1)."""
+"""Dataset names, sources, regeneration and bad input (docs/protocol.md#1-tasks-and-data)."""
 
 import zipfile
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The replanning executor (PROTOCOL section 6): soundness, repair, teleports, seeding, the injected map.
+"""The replanning executor (docs/protocol.md#6-execution): soundness, repair, teleports, seeding, the injected map.
 
 Quick tests use the structural real-transition graph (4-neighbour moves + teleport in -> out edges,
 which is what `build_cell_data(...).truth` contains on the main tasks); the slow soundness test

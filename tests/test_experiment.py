@@ -11,28 +11,13 @@ import pytest
 
 from mopjepa.config import TrialConfig
 from mopjepa.data import load_task_data
+from mopjepa.evaluate import headline
 from mopjepa.experiment import TrialHooks, run_trial, summary_tables
 from mopjepa.results import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"steps": 20, "batch_size": 32, "latent_dim": 8, "encoder_hidden": 32, "hidden_dim": 32, "log_every": 10}
-PROTOCOL_METRICS = {
-    "plan_all",
-    "goal_found",
-    "realroute",
-    "goal_realroute",
-    "precision",
-    "recall",
-    "precision_heldout",
-    "recall_heldout",
-    "cov_r",
-    "cov_r_raw",
-    "cov_p",
-    "shuffle",
-    "realroute_by_dist",
-    "two_step",
-    "exec_success",
-}
+PROTOCOL_METRICS = set(headline.PROTOCOL_METRICS)
 
 
 def _trial(small_data_dir, **flat):

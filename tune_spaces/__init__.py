@@ -15,8 +15,6 @@ from mopjepa.results.schema import trial_id
 from mopjepa.results.studies import STUDIES_KEY, split_studies
 from tune_spaces import mdn_softness, mechanism, paper, quick, reproduce, smoke
 
-MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-
 PRESETS: dict[str, Callable[[], list[dict]]] = {
     "smoke": smoke.trials,
     "quick": quick.trials,

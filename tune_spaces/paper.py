@@ -13,10 +13,10 @@ evaluates; one rule for every trial, so identical configs collapse into one tria
 Every trial names the studies it feeds (mopjepa.results.studies); the analysis selects by them.
 """
 
+from mopjepa.data.names import EXECUTION_TASKS
+from mopjepa.data.names import PAPER_TASKS as MAIN_TASKS
 from mopjepa.results.studies import tagged
 
-MAIN_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
 TELEPORT = "pointmaze-teleport-navigate-v0"
 LARGE = "pointmaze-large-stitch-v0"
 PLANNING_SEEDS = range(5)

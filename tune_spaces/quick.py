@@ -3,7 +3,8 @@
 About 10-20 minutes on 2 cores; enough training for the paper's ordering to show.
 """
 
-TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
+from mopjepa.data.names import PAPER_TASKS as TASKS
+
 BUDGET = {"steps": 4000, "episodes_per_task": 10}
 ARMS = (("dense", {}), ("m3", {}), ("var", {}), ("mdn", {}), ("mop", {}), ("codebook", {}))
 

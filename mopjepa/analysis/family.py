@@ -16,8 +16,8 @@ from mopjepa.analysis.paper import MISSING, PAPER_ARMS, PAPER_TASKS, arm_label, 
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup, matched_capacity, mdn_grid
 from mopjepa.analysis.tables import CEILING_NOTE, TELEPORT_KEY, Inputs, ours_vs_paper_columns
+from mopjepa.data.names import EXECUTION_TASKS
 
-EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
 LARGE = "pointmaze-large-stitch-v0"
 TELEPORT = "pointmaze-teleport-navigate-v0"
 TABLE4_ARMS = ("dense", "m3", "var", "mdn", "mop")

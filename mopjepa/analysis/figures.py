@@ -21,9 +21,9 @@ from mopjepa.analysis.paper import PAPER_ARMS, arm_label, task_label  # noqa: E4
 from mopjepa.analysis.selection import k_sweep  # noqa: E402
 from mopjepa.analysis.stats import per_seed  # noqa: E402
 from mopjepa.analysis.tables import TABLE3_ARMS, TELEPORT_KEY, Inputs  # noqa: E402
+from mopjepa.config.arms import ARM_COLOURS  # noqa: E402
 
-COLORS = {"dense": "#d62728", "m3": "#ff7f0e", "var": "#9467bd", "mdn": "#2ca02c", "mop": "#1f77b4",
-          "codebook": "#7f7f7f", "ensemble": "#8c564b"}
+COLORS = ARM_COLOURS
 JITTER = np.random.default_rng(0)
 
 

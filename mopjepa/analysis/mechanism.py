@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mopjepa.config.arms import arm_colour
 from mopjepa.results import read_table
 
 SWEEP_METRICS = ("coverage", "mean_similarity", "router_error")
@@ -32,13 +33,11 @@ PAPER_THRESHOLD = {"threshold_cov_r": ((1 / 64, 0.74), (1 / 4, 0.40)), "threshol
 """The paper's MoP-JEPA on pointmaze-teleport ("Coverage of Stochastic Dynamics"): gated coverage
 0.74 -> 0.40 over t in [1/64, 1/4], precision ~0.92 (Table 5's COV-P .924), shuffle leakage ~0.26."""
 PAPER_TASK = "pointmaze-teleport-navigate-v0"
-ARM_COLOURS = {"dense": "tab:red", "m3": "tab:orange", "var": "tab:purple", "mdn": "tab:brown",
-               "mop": "tab:blue", "codebook": "tab:gray", "ensemble": "tab:olive"}
 PANEL_CMAPS = {"truth": "Greens", "dense": "Reds", "mop": "Blues"}
 
 
 def _colour(arm: str) -> str:
-    return ARM_COLOURS.get(arm, "black")
+    return arm_colour(arm)
 
 
 def _summary(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -9,37 +9,31 @@ in our metrics (see PAPER_METRIC).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
+from mopjepa.config.arms import arm_label  # noqa: F401 (the tables import it from here)
+from mopjepa.data.names import PAPER_TASKS  # noqa: F401 (the paper's three mazes, in its column order)
+
 MISSING = "—"
 """What an empty cell shows: a value that was not measured (ours) or not published (paper)."""
 
-PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
-"""The paper's three mazes, in the column order of its tables."""
 
 PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 """The arms of the paper's tables, in its row order."""
 
-ARM_LABELS = {
-    "dense": "dense (JEPA)",
-    "m3": "M3-JEPA",
-    "var": "Var-JEPA",
-    "mdn": "MDN",
-    "mop": "MoP-JEPA",
-    "codebook": "codebook (control)",
-    "ensemble": "ensemble (ablation)",
-}
+
+def table_arms(measured: Iterable[str]) -> list[str]:
+    """The paper's arms in its row order, then every other arm we measured (a new arm gets a row)."""
+    return [*PAPER_ARMS, *sorted(set(measured) - set(PAPER_ARMS))]
+
 
 PAPER_METRIC = {"cov_r": "cov_r_gated"}
 """Our metric name -> the paper CSV's name, where they differ."""
-
-
-def arm_label(arm: str) -> str:
-    return ARM_LABELS.get(arm, arm)
 
 
 def task_label(task: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mopjepa.analysis.paper import PAPER_ARMS, PAPER_TASKS, PaperTables, arm_label, task_label
+from mopjepa.analysis.paper import PAPER_ARMS, PAPER_TASKS, PaperTables, arm_label, table_arms, task_label
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup, Selection
 from mopjepa.analysis.stats import Summary, paired_bootstrap, per_seed, summarize
@@ -61,7 +61,7 @@ def table2(inputs: Inputs) -> Table:
         "Table 2: plan_all (fraction of ordered cell pairs with a path in the gated proposed graph)",
         ours_vs_paper_columns("arm", [task_label(t) for t in tasks]),
     )
-    for arm in PAPER_ARMS:
+    for arm in table_arms(inputs.selection.main):
         row = [arm_label(arm)]
         for task in tasks:
             row += [inputs.main(arm, task, "plan_all").cell(), inputs.paper.cell("2", "plan_all", task, arm)]

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 
 from mopjepa.analysis.figures import Figure, _save  # noqa: E402
 from mopjepa.analysis.load import ExperimentResults  # noqa: E402
-from mopjepa.analysis.paper import task_label  # noqa: E402
+from mopjepa.analysis.paper import arm_label, task_label  # noqa: E402
 from mopjepa.analysis.selection import Selection  # noqa: E402
 from mopjepa.analysis.tables import TELEPORT_KEY  # noqa: E402
 
@@ -79,7 +79,7 @@ def teleport_figure(experiment: ExperimentResults, selection: Selection, directo
     fig, axes = plt.subplots(len(entries), 2, figsize=(10, 3.8 * len(entries)), squeeze=False)
     image = None
     for row, cell in enumerate(entries):
-        for column, (trial, title) in enumerate(((dense_id, "dense"), (mop_id, "MoP-JEPA"))):
+        for column, (trial, title) in enumerate(((dense_id, arm_label("dense")), (mop_id, arm_label("mop")))):
             mine = outputs[(outputs["trial_id"] == trial) & (outputs["cell"] == int(cell))].sort_values("output")
             if mine.empty:
                 raise ValueError(f"trial {trial} has no outputs for teleport cell {cell}")

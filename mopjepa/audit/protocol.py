@@ -87,7 +87,7 @@ def query_cells(model: ModelFunctions | tuple, query_observations: np.ndarray) -
 
 
 def propose(queries: CellQueries, config: GraphConfig) -> tuple[BlindGraph, TwoStepDecoding]:
-    """The blind graph and the decoded two-step rollout (PROTOCOL 4): arrays in, no truth."""
+    """The blind graph and the decoded two-step rollout (docs/protocol.md#4-the-blind-graph): arrays in, no truth."""
     blind = propose_graph(queries.latents, queries.weights, queries.reference, config)
     rollout = decode_two_step(
         queries.two_step_latents, queries.weights, queries.two_step_weights, queries.reference, config

@@ -7,10 +7,22 @@ and keys that the chosen arm does not have (``K`` for ``dense``), before any wor
 
     checks.py       ConfigError and the field checks every dataclass uses
     components.py   data, encoder, training, graph, execution, the generated branch-sweep task
-    predictors.py   one config per predictor arm, PREDICTOR_CONFIGS
+    arms.py         the arm registry: config type, predictor, label and colour of each arm, in one entry
+    predictors.py   one config per predictor arm, and the paper's arms' registry entries
     trial.py        TrialConfig (nested <-> flat), RUNTIME_KEYS, flat_key_types, coerce
 """
 
+from mopjepa.config.arms import (
+    ARM_COLOURS,
+    ARM_LABELS,
+    ARMS,
+    PREDICTOR_CONFIGS,
+    Arm,
+    arm_colour,
+    arm_label,
+    register_arm,
+    unregister_arm,
+)
 from mopjepa.config.checks import ConfigError
 from mopjepa.config.components import (
     EDGE_COSTS,
@@ -24,7 +36,6 @@ from mopjepa.config.components import (
 )
 from mopjepa.config.predictors import (
     ASSIGNMENTS,
-    PREDICTOR_CONFIGS,
     CodebookConfig,
     DenseConfig,
     EnsembleConfig,
@@ -37,6 +48,7 @@ from mopjepa.config.predictors import (
 from mopjepa.config.trial import RUNTIME_KEYS, TrialConfig, coerce, flat_key_types
 
 __all__ = [
+    "ARMS", "ARM_COLOURS", "ARM_LABELS", "Arm", "arm_colour", "arm_label", "register_arm", "unregister_arm",
     "ASSIGNMENTS", "EDGE_COSTS", "MECHANISM_TASK", "PREDICTOR_CONFIGS", "RUNTIME_KEYS",
     "CodebookConfig", "ConfigError", "DataConfig", "DenseConfig", "EncoderConfig", "EnsembleConfig",
     "ExecuteConfig", "GraphConfig", "M3Config", "MDNConfig", "MechanismConfig", "MoPConfig",

@@ -78,7 +78,7 @@ class TrainConfig:
     floating-point reduction order, and a trained graph is sensitive enough for that to move its metrics."""
     device: str = "auto"
     """Where the model trains and is queried: 'auto' (cuda when the trial was given a GPU, else cpu),
-    'cpu' or 'cuda'. Where, not what: not part of the trial's identity (see docs/protocol.md)."""
+    'cpu' or 'cuda'. Where, not what: not part of the trial's identity (see docs/protocol.md#8-threads-and-device)."""
 
     DEVICES: ClassVar[tuple[str, ...]] = ("auto", "cpu", "cuda")
 

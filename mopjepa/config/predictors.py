@@ -1,9 +1,10 @@
-"""One config per predictor arm: the fields every head has, then each arm's own."""
+"""One config per predictor arm: the fields every head has, then each arm's own; then their registry entries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mopjepa.config.arms import PREDICTOR_CONFIGS, Arm, register_arm  # noqa: F401 (PREDICTOR_CONFIGS: re-exported)
 from mopjepa.config.checks import check, is_number, non_negative, positive_int
 
 
@@ -137,12 +138,15 @@ class EnsembleConfig(PredictorConfig):
         positive_int(self, "K")
 
 
-PREDICTOR_CONFIGS: dict[str, type[PredictorConfig]] = {
-    "dense": DenseConfig,
-    "m3": M3Config,
-    "var": VarConfig,
-    "mdn": MDNConfig,
-    "mop": MoPConfig,
-    "codebook": CodebookConfig,
-    "ensemble": EnsembleConfig,
-}
+# The registry entries of the paper's arms: config type, predictor (loaded on first use), label, colour.
+# One arm, one line (docs/architecture.md#4-how-to-add-an-arm); the colours are matplotlib's tab10.
+_PREDICTORS = "mopjepa.model.predictors"
+register_arm(Arm("dense", DenseConfig, f"{_PREDICTORS}.dense:DensePredictor", "dense (JEPA)", "#d62728"))
+register_arm(Arm("m3", M3Config, f"{_PREDICTORS}.m3:M3Predictor", "M3-JEPA", "#ff7f0e"))
+register_arm(Arm("var", VarConfig, f"{_PREDICTORS}.var:VarPredictor", "Var-JEPA", "#9467bd"))
+register_arm(Arm("mdn", MDNConfig, f"{_PREDICTORS}.mdn:MDNPredictor", "MDN", "#2ca02c"))
+register_arm(Arm("mop", MoPConfig, f"{_PREDICTORS}.mop:MoPPredictor", "MoP-JEPA", "#1f77b4"))
+register_arm(Arm("codebook", CodebookConfig, f"{_PREDICTORS}.codebook:CodebookPredictor", "codebook (control)",
+                 "#7f7f7f"))
+register_arm(Arm("ensemble", EnsembleConfig, f"{_PREDICTORS}.ensemble:EnsemblePredictor", "ensemble (ablation)",
+                 "#8c564b"))

@@ -1,4 +1,4 @@
-"""The cell abstraction (PROTOCOL section 2): examples, the real-transition graph, the hold-out, laws.
+"""The cell abstraction (docs/protocol.md#2-cells): examples, the real-transition graph, the hold-out, laws.
 
 A trajectory is cut into *visits*: maximal runs of steps in one cell. Every step whose visit has a
 next visit in the same trajectory gives one example: context = the step's observation, target = the
@@ -86,7 +86,7 @@ def find_visits(cells: np.ndarray, trajectory_end: np.ndarray) -> Visits:
 
 
 def build_examples(split: Split, geometry: MazeGeometry) -> Examples:
-    """One example per step that later leaves its cell (PROTOCOL 2), fully vectorized."""
+    """One example per step that later leaves its cell (docs/protocol.md#2-cells), fully vectorized."""
     visits = find_visits(step_cells(split, geometry), split.trajectory_end)
     visit = visits.of_step  # [T]
     keep = visits.has_next[visit]  # [T] steps whose visit has a next visit
@@ -218,7 +218,7 @@ def build_cell_data(
 
 def query_observations(split: Split, geometry: MazeGeometry) -> np.ndarray:
     """[N, obs_dim] the query of each cell: its centre xy for 2-D agents; for higher-dimensional
-    bodies (the ant) the mean train observation in that cell [PROTOCOL 4 choice], falling back to
+    bodies (the ant) the mean train observation in that cell [docs/protocol.md#4-the-blind-graph], falling back to
     the dataset mean with the centre xy for cells the data never visits."""
     centres = geometry.ij_to_xy(geometry.free_ij).astype(np.float32)  # [N, 2]
     observations = split.observations

@@ -14,6 +14,10 @@ from mopjepa.data.errors import DataError
 AGENTS = ("point", "ant", "humanoid")
 MAZES = ("medium", "large", "giant", "teleport")
 DATASET_TYPES = ("navigate", "stitch", "explore")
+PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
+"""The paper's three main mazes, in the column order of its tables (presets and analysis read this)."""
+EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
+"""The mazes the paper executes plans on (its Table 4)."""
 _PATTERN = re.compile(r"^(?P<agent>[a-z]+)maze-(?P<maze>[a-z]+)-(?P<kind>[a-z]+)-(?P<version>v\d+)$")
 
 

@@ -1,4 +1,4 @@
-"""Protocol metrics (PROTOCOL 5) from arrays and graphs: the only place ground truth enters."""
+"""Protocol metrics (docs/protocol.md#5-metrics) from arrays and graphs: the only place ground truth enters."""
 
 from mopjepa.evaluate.beliefs import belief_cells, belief_rows
 from mopjepa.evaluate.coverage import (

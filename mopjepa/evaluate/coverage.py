@@ -1,10 +1,10 @@
-"""Coverage of stochastic dynamics (PROTOCOL 5): cov_r, cov_p, the shuffle test, two-step recovery.
+"""Coverage of stochastic dynamics (docs/protocol.md#coverage): cov_r, cov_p, the shuffle test, two-step recovery.
 
 Outputs enter as decoded cells [N, K] with an active mask [N, K] (all True for raw coverage, the
 gate for gated coverage). A *mode set* is a list of scored cells [B] with their modes [B, N] bool:
 - "branching": cells with >= 2 successor modes, and those modes;
 - "teleport": the teleport-in cells, with every teleport-out cell as a mode (teleport mazes only).
-Choices (PROTOCOL is silent): cov_r is the mean over scored cells of each cell's recovered
+Choices (docs/protocol.md#coverage): cov_r is the mean over scored cells of each cell's recovered
 fraction (every cell weighs the same); cov_p pools all active outputs at the scored cells.
 """
 

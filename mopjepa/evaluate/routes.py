@@ -1,4 +1,4 @@
-"""Planning metrics on a proposed graph (PROTOCOL 5): searchability, verified routes, precision, recall.
+"""Planning metrics on a proposed graph (docs/protocol.md#planning): searchability, verified routes, precision, recall.
 
 Every function is pure: a ProposedGraph and [N, N] / [T, 2] arrays in, a float (or a dict) out.
 A ratio whose denominator is 0 is NaN, never 0 or 1. All-pairs reachability is scipy's compiled

@@ -1,4 +1,4 @@
-"""The replanning executor in the real environment (PROTOCOL section 6): one episode, a trial's episodes."""
+"""The replanning executor in the real environment (docs/protocol.md#6-execution): one episode, a trial's episodes."""
 
 from mopjepa.execute.episode import Episode, run_episode
 from mopjepa.execute.floor import empty_graph, floor_key, floor_success, success_by_task

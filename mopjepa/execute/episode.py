@@ -1,4 +1,4 @@
-"""One episode of the replanning executor in the real environment (PROTOCOL section 6).
+"""One episode of the replanning executor in the real environment (docs/protocol.md#6-execution).
 
 The agent plans a cheapest cell path to the goal cell in the proposed graph and steers toward the
 next cell's centre (inside the goal cell, toward the goal itself). It replans when it lands in a

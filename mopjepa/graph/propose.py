@@ -1,10 +1,10 @@
-"""Blind graph proposal (PROTOCOL 4): model outputs in, a transition graph out. No ground truth.
+"""Blind graph proposal (docs/protocol.md#4-the-blind-graph): model outputs in, a transition graph out. No ground truth.
 
 Arrays only: the latents and weights the predictor emitted for each free cell's query, and the
 target encoder's reference latent of every cell. Nothing here reads the truth graph, the successor
 laws or a model; the evaluator receives the result afterwards (tests/test_blindness.py proves it).
 
-Choices (PROTOCOL is silent):
+Choices (docs/protocol.md#4-the-blind-graph):
 - Decoding: the cell whose reference latent has the highest cosine similarity; exact ties go to the
   lowest cell index (numpy argmax).
 - Several outputs of one cell decoding to the same other cell make ONE edge whose weight is the

@@ -8,7 +8,6 @@ audit uses: successors at the noise-free states, the target encoder for the mode
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,9 +20,7 @@ from mopjepa.mechanism.task import BranchTask, make_branch_task
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator
-from mopjepa.train import TrainSummary, train
-
-MetricsCallback = Callable[[int, dict[str, float]], None]
+from mopjepa.train import MetricsCallback, TrainSummary, train
 
 
 @dataclass(frozen=True)

@@ -101,14 +101,6 @@ class WorldModel(nn.Module):
         """successors(encode(obs), action): raw observations [B, obs_dim] -> ([B, K, D], [B, K])."""
         return self.successors(self.encode(obs), action, generator)
 
-    def loss(
-        self, obs: torch.Tensor, next_obs: torch.Tensor, action: torch.Tensor | None, progress: float
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The arm's loss on a batch of raw (s, s+, a): (scalar, named terms)."""
-        z = self.encode(obs)  # [B, D]
-        z_plus = self.encode_target(next_obs)  # [B, D], no gradient
-        return self.predictor.loss(self.context(z, action), z_plus, progress)
-
     @torch.no_grad()
     def diagnostics(self, obs: torch.Tensor, next_obs: torch.Tensor, action: torch.Tensor | None) -> dict[str, float]:
         """The arm's own diagnostics (Predictor.diagnostics) on a batch of raw (s, s+, a)."""

@@ -1,43 +1,37 @@
-"""The predictor arms, one module each, behind one registry (ARCHITECTURE rule 4).
+"""The predictor arms, one module each, behind the arm registry (docs/architecture.md#rule-4-arms-through-a-registry).
 
 Every arm is built as ``PREDICTORS[arm](cfg, context_dim, latent_dim, generator)`` and answers the
 interface documented in ``base``: ``successors(c) -> (latents [B, K, D], weights [B, K])`` and
-``loss(c, z_plus, progress) -> (loss, terms)``.
+``loss(c, z_plus, progress) -> (loss, terms)``. ``PREDICTORS`` is a live view of
+``mopjepa.config.arms.ARMS``: each entry names its predictor class, imported here on first use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
-from mopjepa.config import PREDICTOR_CONFIGS, ConfigError, PredictorConfig
+from mopjepa.config import ConfigError, PredictorConfig
+from mopjepa.config.arms import ARMS, ArmView
 from mopjepa.model.predictors.base import Predictor
-from mopjepa.model.predictors.codebook import CodebookPredictor
-from mopjepa.model.predictors.dense import DensePredictor
-from mopjepa.model.predictors.ensemble import EnsemblePredictor
-from mopjepa.model.predictors.m3 import M3Predictor
-from mopjepa.model.predictors.mdn import MDNPredictor
-from mopjepa.model.predictors.mop import MoPPredictor
-from mopjepa.model.predictors.var import VarPredictor
 
-PREDICTORS: dict[str, type[Predictor]] = {
-    "dense": DensePredictor,
-    "m3": M3Predictor,
-    "var": VarPredictor,
-    "mdn": MDNPredictor,
-    "mop": MoPPredictor,
-    "codebook": CodebookPredictor,
-    "ensemble": EnsemblePredictor,
-}
 
-if set(PREDICTORS) != set(PREDICTOR_CONFIGS):
-    raise ImportError(f"arm registries disagree: {sorted(PREDICTORS)} vs configs {sorted(PREDICTOR_CONFIGS)}")
+def _predictor_class(arm) -> type[Predictor]:
+    cls = arm.predictor_class()
+    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
+        raise TypeError(f"arm {arm.name!r}: predictor {arm.predictor!r} is not a Predictor subclass")
+    return cls
+
+
+PREDICTORS: Mapping[str, type[Predictor]] = ArmView("PREDICTORS", _predictor_class)
 
 
 def build_predictor(
     arm: str, cfg: PredictorConfig, context_dim: int, latent_dim: int, generator: torch.Generator
 ) -> Predictor:
-    if arm not in PREDICTORS:
-        raise ConfigError(f"config field 'arm' = {arm!r} is not allowed: must be one of {sorted(PREDICTORS)}")
+    if arm not in ARMS:
+        raise ConfigError(f"config field 'arm' = {arm!r} is not allowed: must be one of {sorted(ARMS)}")
     return PREDICTORS[arm](cfg, context_dim, latent_dim, generator)
 
 
