@@ -136,6 +136,7 @@ def run_trial(
         metrics += execution_rows(episodes)
     metrics += [{"metric": "seconds", "key": name, "value": value} for name, value in seconds.items()]
     metrics.append({"metric": "train_examples_per_s", "key": "", "value": train_summary.examples_per_s})
+    metrics.append({"metric": "train_device", "key": train_summary.device, "value": 1.0})  # key: 'cpu' | 'cuda'
     metrics.append({"metric": "successor_modes_per_cell", "key": "", "value": cells.mean_successor_modes()})
     return TrialSummary(
         config=cfg,

@@ -9,6 +9,11 @@ Every ``log_every`` steps (and at the last step) ``callback(step, metrics)`` rec
 the steps since the previous call, namespaced ``train/loss``, ``train/<term>`` (the arm's loss terms
 and diagnostics such as ``train/head_usage_entropy``, ``train/router_entropy``) and
 ``train/examples_per_s``. A non-finite loss or term stops training with ``NonFiniteLossError``.
+
+The model, the sampler's examples and the optimizer state live on ``cfg.device`` (resolved by
+mopjepa.model.device; the model is built on the CPU, so its initialisation is the same on every
+device, and moved there once). Nothing crosses to or from the device per step but the finiteness
+check's one boolean; the metrics cross once per log window.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import torch
 
 from mopjepa.config import TrainConfig
 from mopjepa.data.sampler import BatchSampler
+from mopjepa.model.device import resolve_device
 from mopjepa.model.world_model import WorldModel
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
@@ -37,6 +43,8 @@ class TrainSummary:
     """The metrics of the last callback window (the same dict the callback received last)."""
     seconds: float
     examples_per_s: float
+    device: str = "cpu"
+    """Where it trained: 'cpu' or 'cuda' (cfg.device resolved)."""
 
 
 def make_optimizer(model: WorldModel, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -72,7 +80,10 @@ def train(
         raise ValueError(
             f"sampler batch size {sampler.batch_size} != TrainConfig.batch_size {cfg.batch_size}"
         )
-    optimizer = make_optimizer(model, cfg)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    sampler.to(device)
+    optimizer = make_optimizer(model, cfg)  # after the move: its state is created on the device
     model.train()
     names: list[str] | None = None
     window_sum, window_steps, metrics = None, 0, {}
@@ -109,4 +120,4 @@ def train(
                 callback(step + 1, metrics)
             window_sum, window_steps, window_start = None, 0, now
     seconds = time.perf_counter() - start
-    return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds)
+    return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds, device.type)
