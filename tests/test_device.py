@@ -29,7 +29,7 @@ from mopjepa.config import ConfigError, TrialConfig
 from mopjepa.data import load_task_data
 from mopjepa.data.sampler import CHUNK_STEPS, BatchSampler
 from mopjepa.experiment import run_trial
-from mopjepa.model import PREDICTORS, WorldModel
+from mopjepa.model import WorldModel
 from mopjepa.model.device import resolve_device
 from mopjepa.model.functions import numpy_functions
 from mopjepa.results import read_table
@@ -266,7 +266,8 @@ def test_a_short_trial_on_cuda_agrees_with_the_cpu_and_repeats(small_data_dir, o
     task = load_task_data(TRIAL["task"], small_data_dir, download=False)
 
     def numbers(device: str) -> dict[str, float]:
-        summary = run_trial(TrialConfig.from_flat({**TRIAL, "dataset_dir": str(small_data_dir), "device": device}), task)
+        cfg = TrialConfig.from_flat({**TRIAL, "dataset_dir": str(small_data_dir), "device": device})
+        summary = run_trial(cfg, task)
         assert summary.train_summary.device == device
         rows = {f"{r['metric']}|{r['key']}": r["value"] for r in summary.metrics if r["metric"] in TRIAL_METRICS}
         return rows | {"train/loss": summary.train_summary.final_metrics["train/loss"]}
