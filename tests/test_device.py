@@ -285,3 +285,39 @@ def test_a_short_trial_on_cuda_agrees_with_the_cpu_and_repeats(small_data_dir, o
 
 def _nan_equal(a: dict[str, float], b: dict[str, float]) -> bool:
     return a.keys() == b.keys() and all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)
+
+
+@pytest.mark.slow
+def test_the_matrix_runs_trials_on_gpu_shares_of_a_cluster(tmp_path, full_data_dir):
+    """Two tiny trials at --gpus-per-trial 0.5, submitted with `ray job submit` to a head advertising one
+    GPU: Tune's requests with a fractional GPU are well formed and scheduled. (This machine's torch has no
+    CUDA, so the trials train on the CPU: 'auto' is the trial's own answer; the device row says so.)"""
+    import json
+    import shutil
+    import tempfile
+
+    from tests.local_ray import ray_env, start_head, stop_nodes
+
+    tiny = {"task": "pointmaze-medium-stitch-v0", "steps": 20, "batch_size": 32, "latent_dim": 8,
+            "encoder_hidden": 32, "hidden_dim": 32, "log_every": 10, "episodes_per_task": 0}
+    trials = tmp_path / "gpu.json"
+    trials.write_text(json.dumps([{**tiny, "arm": "dense", "seed": 0}, {**tiny, "arm": "mop", "K": 2, "seed": 0}]))
+    ray_dir = Path(tempfile.mkdtemp(prefix="mopjepa-ray-"))  # short: Ray's socket paths live under it
+    storage = tmp_path / "store"
+    try:
+        _, dashboard = start_head(ray_dir, num_cpus=2, dashboard=True, num_gpus=1)
+        job = subprocess.run(
+            ["ray", "job", "submit", f"--address=http://127.0.0.1:{dashboard}", f"--working-dir={REPO}", "--",
+             "python", "pipelines/full_matrix.py", "--trials-file", str(trials), "--storage", str(storage),
+             "--dataset-dir", str(full_data_dir), "--no-download", "--gpus-per-trial", "0.5"],
+            env=ray_env(), capture_output=True, text=True, timeout=900,
+        )
+    finally:
+        stop_nodes(ray_dir)
+        shutil.rmtree(ray_dir, ignore_errors=True)
+    assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-4000:]
+    assert "done: 2 finished" in job.stdout
+    metrics = read_table(storage / "gpu" / "results", "metrics")
+    assert set(metrics.device) == {"auto"}  # left to the trial, which was given its GPU share
+    devices = metrics[metrics.metric == "train_device"]
+    assert len(devices) == 2 and set(devices.key) == {"cuda" if CUDA else "cpu"}
