@@ -109,6 +109,19 @@ def test_cuda_without_a_gpu_is_a_one_line_error_naming_field_and_value():
         train(WorldModel.build(cfg, 2, 2, context.mean(0), context.std(0)), sampler, cfg.train)
 
 
+@cpu_only
+def test_run_trial_with_device_cuda_on_a_cpu_machine_stops_before_any_work_in_one_line(tmp_path):
+    command = [sys.executable, str(REPO / "pipelines" / "run_trial.py"), "--device", "cuda", "--no-download",
+               "--dataset-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "out")]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: config field 'device' = 'cuda' is not allowed here: no CUDA device is visible to this process "
+        "(torch.cuda.is_available() is False); use 'auto' or 'cpu'"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unknown_device_is_refused_by_the_config_and_the_resolver():
     with pytest.raises(ConfigError, match="'device' = 'tpu'"):
         TrialConfig.from_flat({"arm": "dense", "device": "tpu"})
