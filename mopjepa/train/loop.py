@@ -12,8 +12,8 @@ and diagnostics such as ``train/head_usage_entropy``, ``train/router_entropy``) 
 
 The model, the sampler's examples and the optimizer state live on ``cfg.device`` (resolved by
 mopjepa.model.device; the model is built on the CPU, so its initialisation is the same on every
-device, and moved there once). Nothing crosses to or from the device per step but the finiteness
-check's one boolean; the metrics cross once per log window.
+device, and moved there once). Per step only the finiteness check's one boolean crosses back; batch
+indices cross once per 64 steps (the sampler's chunks), the metrics once per log window.
 """
 
 from __future__ import annotations
