@@ -52,11 +52,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def build(args: argparse.Namespace):
+def training_cells(args: argparse.Namespace):
     task = load_task_data(args.task, args.dataset_dir, download=False)
-    cells = build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
+    return build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
+
+
+def build(args: argparse.Namespace, cells=None, device: str = "cpu"):
+    """(cfg, model, sampler) of `args.arm` (K = args.K) on the task's training examples, training on
+    `device` (this benchmark measures the CPU; benchmarks/train_device.py passes others)."""
+    cells = training_cells(args) if cells is None else cells
     examples = cells.train_examples
-    flat = {"arm": args.arm, "steps": args.steps, "log_every": args.steps}
+    flat = {"arm": args.arm, "steps": args.steps, "log_every": args.steps, "device": device}
     if "K" in TrialConfig.allowed_keys(args.arm):
         flat["K"] = args.K
     cfg = TrialConfig.from_flat(flat)

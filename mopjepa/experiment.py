@@ -121,7 +121,7 @@ def diagnostic_rows(model: WorldModel, cells: CellData, cfg: TrialConfig) -> lis
     index = np.sort(numpy_rng(cfg.seed, "diagnostics").choice(len(examples.context), count, replace=False))
 
     def batch(array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(array[index]), dtype=torch.float32)  # [count, ...]
+        return torch.as_tensor(np.ascontiguousarray(array[index]), dtype=torch.float32, device=model.device)
 
     action = batch(examples.action) if cfg.data.context_action else None
     model.eval()
@@ -193,6 +193,7 @@ def run_trial(
         metrics += execution_rows(episodes, floor)
     metrics += [{"metric": "seconds", "key": name, "value": value} for name, value in seconds.items()]
     metrics.append({"metric": "train_examples_per_s", "key": "", "value": train_summary.examples_per_s})
+    metrics.append({"metric": "train_device", "key": train_summary.device, "value": 1.0})  # key: 'cpu' | 'cuda'
     metrics.append({"metric": "successor_modes_per_cell", "key": "", "value": cells.mean_successor_modes()})
     return TrialSummary(
         config=cfg,

@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite under --storage)")
     parser.add_argument("--cpus-per-trial", type=int, default=1, help="default: %(default)s")
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0,
+                        help="GPUs of each trial, fractions share one (0.25: four trials a GPU; default: 0, CPU only)")
     parser.add_argument(
         "--execute-workers",
         type=int,
@@ -68,11 +70,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="override a config key in every trial (e.g. --set steps=500)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.gpus_per_trial <= 1:
+        parser.error(f"--gpus-per-trial = {args.gpus_per_trial} is not allowed: must be in [0, 1] "
+                     "(a trial trains on one device; a fraction shares one GPU between trials)")
+    return args
 
 
 def planned_trials(args: argparse.Namespace) -> list[dict]:
     from mopjepa.config import coerce
+    from mopjepa.config.checks import check
 
     runtime = {
         "dataset_dir": str(Path(args.dataset_dir).expanduser().resolve()),
@@ -86,7 +93,13 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
         for item in args.set:
             key, _, value = item.partition("=")
             overrides[key] = coerce(flat["arm"], key, value)
-        trials.append({**flat, **overrides, **runtime, STUDIES_KEY: list(studies)})
+        trial = {**flat, **overrides, **runtime}
+        if args.gpus_per_trial <= 0 and trial.get("device", "auto") != "cpu":
+            # Ray leaves CUDA_VISIBLE_DEVICES alone for a trial without GPUs: 'auto' would find the node's.
+            check(trial.get("device", "auto") == "auto", "device", trial.get("device"), "'auto' or 'cpu' "
+                  "without --gpus-per-trial (a trial on cuda needs a GPU of its own)")
+            trial["device"] = "cpu"
+        trials.append({**trial, STUDIES_KEY: list(studies)})
     return trials
 
 

@@ -20,6 +20,7 @@ if __package__ in (None, ""):
 from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
 from mopjepa.data import DataError, load_task_data  # noqa: E402
 from mopjepa.experiment import TrialHooks, run_trial, summary_tables  # noqa: E402
+from mopjepa.model.device import resolve_device  # noqa: E402
 from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
 from pipelines.common import (  # noqa: E402
     DEFAULT_DATASET_DIR,
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             flat["steps"] = args.steps
         flat.update(dataset_dir=str(Path(args.dataset_dir).expanduser()), download=not args.no_download)
         cfg = TrialConfig.from_flat(flat)
+        resolve_device(cfg.train.device)  # 'cuda' where none is visible fails here, before any work
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

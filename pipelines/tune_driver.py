@@ -85,7 +85,7 @@ def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
 def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args) -> Outcome:
     connect(args.local_cpus, args.cpus_per_trial)
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # the loggers are given explicitly below
-    bundles = [{"CPU": args.cpus_per_trial}] + [{"CPU": 1}] * args.execute_workers
+    bundles = trial_bundles(args.cpus_per_trial, args.gpus_per_trial, args.execute_workers)
     trainable = tune.with_resources(run_matrix_trial, tune.PlacementGroupFactory(bundles))
     param_space = {"flat": tune.grid_search(trials), "context": context.as_dict()}
     tune_dir = experiment_dir / "tune"
@@ -135,6 +135,13 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
             outcome.skipped += int(result.metrics.get("skipped", 0))
     sys.stdout.flush()
     return outcome
+
+
+def trial_bundles(cpus: int, gpus: float, execute_workers: int) -> list[dict[str, float]]:
+    """The trial's placement group: its own bundle (CPUs, and a GPU share when gpus > 0), then one CPU
+    per execution actor (the episodes run on CPUs, never on the trial's GPU)."""
+    head = {"CPU": cpus, **({"GPU": gpus} if gpus > 0 else {})}
+    return [head] + [{"CPU": 1}] * execute_workers
 
 
 def _trial_name(trial) -> str:

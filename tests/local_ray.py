@@ -35,10 +35,15 @@ def ray_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_head(temp_dir: Path, num_cpus: int, dashboard: bool = False) -> tuple[str, int | None]:
-    """A head node; returns (GCS address 127.0.0.1:port, dashboard port or None)."""
+def start_head(
+    temp_dir: Path, num_cpus: int, dashboard: bool = False, num_gpus: int | None = None
+) -> tuple[str, int | None]:
+    """A head node; returns (GCS address 127.0.0.1:port, dashboard port or None). `num_gpus` GPUs are
+    advertised whether or not the machine has them (Ray schedules on the number it is told; None:
+    Ray's own count)."""
     port, dashboard_port = free_port(), (free_port() if dashboard else None)
     command = [RAY, "start", "--head", f"--port={port}", f"--num-cpus={num_cpus}", f"--temp-dir={temp_dir}",
+               *([] if num_gpus is None else [f"--num-gpus={num_gpus}"]),
                "--disable-usage-stats", f"--include-dashboard={'true' if dashboard else 'false'}",
                f"--ray-client-server-port={free_port()}", *_node_ports()]
     if dashboard:

@@ -16,7 +16,7 @@ from mopjepa.model.functions import numpy_functions
 from mopjepa.train import load_checkpoint
 
 TELEPORT = "pointmaze-teleport-navigate-v0"
-NOT_PROTOCOL = {"seconds", "train_examples_per_s", "successor_modes_per_cell"}
+NOT_PROTOCOL = {"seconds", "train_examples_per_s", "train_device", "successor_modes_per_cell"}
 
 
 def cell_encoder(cells):

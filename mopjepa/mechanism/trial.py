@@ -63,7 +63,8 @@ def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | No
     key = str(task.num_modes)
     held = numpy_rng(cfg.seed, "diagnostics").choice(len(task.context), min(4096, len(task.context)), replace=False)
     model.eval()
-    context, target = (torch.as_tensor(a[held], dtype=torch.float32) for a in (task.context, task.target))
+    context, target = (torch.as_tensor(a[held], dtype=torch.float32, device=model.device)
+                       for a in (task.context, task.target))
     diagnostics = model.diagnostics(context, target, None)  # [H, obs_dim] each in
     rows += [{"metric": name, "key": key, "value": value} for name, value in diagnostics.items()]
     rows.append({"metric": "seconds", "key": key, "value": time.perf_counter() - start})

@@ -9,6 +9,9 @@ A model whose context carries an action is queried with a zero action (the query
 information) [choice]. Sampling arms (var) draw from the model's own 'samples' generator unless given
 another (the curves use their own, so evaluating during training leaves the final samples as they
 were), so the order of calls matters: the audit calls successors once, then rollout once.
+
+The computation runs where the model is (``model.device``, read at each call): inputs go there once
+per call, outputs come back once per call.
 """
 
 from __future__ import annotations
@@ -27,27 +30,30 @@ def numpy_functions(
     """(encode, successors, rollout) of `model`, evaluated in eval mode without gradients. Sampling arms
     draw from `generator` (default: the model's own 'samples' generator)."""
 
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(array, dtype=torch.float32, device=model.device)
+
     def zero_action(rows: int) -> torch.Tensor | None:
-        return torch.zeros(rows, model.action_dim) if model.action_dim else None
+        return torch.zeros(rows, model.action_dim, device=model.device) if model.action_dim else None
+
+    def numpy(values: torch.Tensor) -> np.ndarray:
+        return values.cpu().numpy()
 
     @torch.no_grad()
     def encode(observations: np.ndarray) -> np.ndarray:
         model.eval()
-        return model.encode_target(torch.as_tensor(observations, dtype=torch.float32)).numpy()  # [N, D]
+        return numpy(model.encode_target(tensor(observations)))  # [N, D]
 
     @torch.no_grad()
     def successors(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model.eval()
-        latents, weights = model.predict(torch.as_tensor(observations, dtype=torch.float32),
-                                         zero_action(len(observations)), generator)
-        return latents.numpy(), weights.numpy()  # [N, K, D], [N, K]
+        latents, weights = model.predict(tensor(observations), zero_action(len(observations)), generator)
+        return numpy(latents), numpy(weights)  # [N, K, D], [N, K]
 
     @torch.no_grad()
     def rollout(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model.eval()
-        second, weights = model.successors(
-            torch.as_tensor(latents, dtype=torch.float32), zero_action(len(latents)), generator
-        )
-        return second.numpy(), weights.numpy()  # [M, K, D], [M, K]
+        second, weights = model.successors(tensor(latents), zero_action(len(latents)), generator)
+        return numpy(second), numpy(weights)  # [M, K, D], [M, K]
 
     return encode, successors, rollout

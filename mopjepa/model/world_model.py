@@ -4,6 +4,9 @@
 
 Only the predictor differs between arms; the loss is the arm's own. The context carries the action
 only when the trial's ``context_action`` is on (action_dim may be 0).
+
+A model is built on the CPU (the same initialisation on every device) and moved with ``.to(device)``;
+the sampling generator stays a CPU one, so sampling arms draw the same noise on every device.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import torch
 from torch import nn
 
 from mopjepa.config import TrialConfig
+from mopjepa.model.device import module_device
 from mopjepa.model.encoder import Encoder, ema_update, make_target
 from mopjepa.model.predictors import Predictor, build_predictor
 from mopjepa.seeding import torch_generator
@@ -58,6 +62,11 @@ class WorldModel(nn.Module):
     @property
     def latent_dim(self) -> int:
         return self.config.encoder.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's tensors are (all of them: they move together)."""
+        return module_device(self)
 
     @property
     def num_outputs(self) -> int:

@@ -4,6 +4,10 @@ buffers) plus the flat trial config and the model's input sizes.
 Files are loaded with ``torch.load(weights_only=True)``: tensors and plain Python values only, no
 arbitrary pickle. Every mismatch is an error: a checkpoint whose model-defining config keys differ
 from the receiving model's is refused with the differing keys named, never loaded partially.
+
+Checkpoints are device-free: tensors are saved from the CPU (a copy only for a model on an
+accelerator) and loaded with ``map_location`` onto the requested device, so a checkpoint written by
+a GPU trial loads on a CPU-only machine and the other way round.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import torch
 
 from mopjepa.config import TrialConfig
+from mopjepa.model.device import resolve_device
 from mopjepa.model.world_model import WorldModel
 
 FORMAT_VERSION = 1
@@ -39,34 +44,38 @@ def save_checkpoint(model: WorldModel, path: str | os.PathLike) -> None:
         "config": model.config.to_flat(),
         "obs_dim": model.obs_dim,
         "action_dim": model.action_dim,
-        "state_dict": model.state_dict(),
+        "state_dict": {name: tensor.cpu() for name, tensor in model.state_dict().items()},
     }
     torch.save(payload, path)
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+def read_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The checkpoint's payload, its tensors mapped onto `device`."""
     if not os.path.exists(path):
         raise CheckpointError(f"no checkpoint at {os.fspath(path)!r}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = torch.load(path, map_location=resolve_device(device), weights_only=True)
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{os.fspath(path)!r} is not a mopjepa checkpoint of format {FORMAT_VERSION}")
     return payload
 
 
-def load_checkpoint(path: str | os.PathLike) -> WorldModel:
-    """A model rebuilt from the checkpoint's own config, with its saved tensors."""
-    payload = read_checkpoint(path)
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> WorldModel:
+    """A model rebuilt from the checkpoint's own config, with its saved tensors, on `device`
+    ('cpu' | 'cuda' | 'auto' as TrainConfig.device, or a torch.device)."""
+    device = resolve_device(device)
+    payload = read_checkpoint(path, device)
     cfg = TrialConfig.from_flat(payload["config"])
     obs_dim = payload["obs_dim"]
     # the action dim enters the context only when context_action is on; 0 is then impossible
-    model = WorldModel.build(cfg, obs_dim, payload["action_dim"], np.zeros(obs_dim), np.ones(obs_dim))
+    model = WorldModel.build(cfg, obs_dim, payload["action_dim"], np.zeros(obs_dim), np.ones(obs_dim)).to(device)
     _load_state(model, payload, path)
     return model
 
 
 def load_into(model: WorldModel, path: str | os.PathLike) -> None:
-    """Load a checkpoint into an existing model; refuses one whose model config or sizes differ."""
-    payload = read_checkpoint(path)
+    """Load a checkpoint into an existing model, on the model's device; refuses one whose model config
+    or sizes differ."""
+    payload = read_checkpoint(path, model.device)
     saved = model_keys(TrialConfig.from_flat(payload["config"]))
     saved.update(obs_dim=payload["obs_dim"], action_dim=payload["action_dim"])
     current = model_keys(model.config)

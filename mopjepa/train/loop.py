@@ -12,6 +12,11 @@ and diagnostics such as ``train/head_usage_entropy``, ``train/router_entropy``) 
 
 Every ``eval_every`` steps before the last (``evaluate_steps``), ``on_evaluate(step)`` may look at the
 model (the protocol's curves); its time is left out of the throughput figures.
+
+The model, the sampler's examples and the optimizer state live on ``cfg.device`` (resolved by
+mopjepa.model.device; the model is built on the CPU, so its initialisation is the same on every
+device, and moved there once). Per step only the finiteness check's one boolean crosses back; batch
+indices cross once per 64 steps (the sampler's chunks), the metrics once per log window.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch
 
 from mopjepa.config import TrainConfig
 from mopjepa.data.sampler import BatchSampler
+from mopjepa.model.device import resolve_device
 from mopjepa.model.world_model import WorldModel
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
@@ -41,6 +47,8 @@ class TrainSummary:
     """The metrics of the last callback window (the same dict the callback received last)."""
     seconds: float
     examples_per_s: float
+    device: str = "cpu"
+    """Where it trained: 'cpu' or 'cuda' (cfg.device resolved)."""
 
 
 def make_optimizer(model: WorldModel, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -84,7 +92,10 @@ def train(
         raise ValueError(
             f"sampler batch size {sampler.batch_size} != TrainConfig.batch_size {cfg.batch_size}"
         )
-    optimizer = make_optimizer(model, cfg)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    sampler.to(device)
+    optimizer = make_optimizer(model, cfg)  # after the move: its state is created on the device
     model.train()
     names: list[str] | None = None
     window_sum, window_steps, metrics = None, 0, {}
@@ -130,4 +141,4 @@ def train(
             paused += pause
             window_start += pause
     seconds = time.perf_counter() - start - paused
-    return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds)
+    return TrainSummary(cfg.steps, metrics, seconds, cfg.steps * cfg.batch_size / seconds, device.type)
