@@ -101,7 +101,7 @@ def run_matrix_trial(config: dict) -> None:
     run_id = tracker.start_trial(
         context.mlflow_experiment_id, context.parent_run_id, identity, run_name(cfg, identity), tags
     )
-    tracker.log_params(run_id, cfg.to_flat())
+    log_config(tracker, run_id, cfg)
     try:
         map_episodes = _episode_map(cfg.execute.execute_workers)
         floors = FloorFileCache(Path(context.results_root).parent / "floors")
@@ -148,7 +148,7 @@ def run_mechanism_cell(flat: dict, studies: tuple[str, ...], cfg, identity: str,
             "seed": str(cfg.seed), "data_source": "generated"}
     run_id = tracker.start_trial(context.mlflow_experiment_id, context.parent_run_id, identity,
                                  run_name(cfg, identity), tags)
-    tracker.log_params(run_id, cfg.to_flat())
+    log_config(tracker, run_id, cfg)
     try:
         tables, lineage = mechanism_tables(flat, context.git_commit, studies=studies)
         rows = tables["mechanism"]
@@ -160,6 +160,17 @@ def run_mechanism_cell(flat: dict, studies: tuple[str, ...], cfg, identity: str,
     tracker.finish(run_id)
     coverage = {f"coverage_M{row['key']}": row["value"] for row in rows if row["metric"] == "coverage"}
     return {**coverage, "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
+
+
+def log_config(tracker, run_id: str, cfg) -> None:
+    """The trial's identity keys as MLflow params (they never change for its run: the run is found by the
+    trial id they hash to), its runtime keys (where and how it ran: device, dataset_dir, ...) as
+    `runtime.<key>` tags, which a rerun elsewhere may change."""
+    from mopjepa.config import RUNTIME_KEYS
+
+    flat = cfg.to_flat()
+    tracker.log_params(run_id, {k: v for k, v in flat.items() if k not in RUNTIME_KEYS})
+    tracker.set_tags(run_id, {f"runtime.{k}": v for k, v in flat.items() if k in RUNTIME_KEYS})
 
 
 def metric_key(prefix: str, row: dict) -> str:

@@ -35,18 +35,10 @@ from mopjepa.model.functions import numpy_functions
 from mopjepa.results import read_table
 from mopjepa.seeding import torch_generator
 from mopjepa.train import load_checkpoint, load_into, save_checkpoint, train
-from tests.test_pinned_numbers import (
-    ARMS,
-    EXACT_RTOL,
-    PINNED_TRIAL,
-    SMALL,
-    TRAIN_RTOL,
-    TRIAL,
-    TRIAL_METRICS,
-    assert_pinned,
-    checksums,
-    toy_examples,
-)
+from tests.pins.compute import ARMS, SMALL, TRIAL, TRIAL_METRICS, checksums, toy_examples
+from tests.test_pinned_numbers import EXACT_RTOL, PINS, TRAIN_RTOL, assert_pinned
+
+PINNED_TRIAL = PINS["trials"]["teleport"]
 
 REPO = Path(__file__).resolve().parents[1]
 CUDA = torch.cuda.is_available()
@@ -207,7 +199,12 @@ def test_run_trial_cli_with_device_cpu_reproduces_the_pinned_trial_and_records_t
     got["train/loss"] = float(
         read_table(tmp_path / "results", "training").query("metric == 'train/loss'").sort_values("step").value.iloc[-1]
     )
-    got["episode_steps"] = float(read_table(tmp_path / "results", "episodes").steps.sum())
+    episodes = read_table(tmp_path / "results", "episodes")
+    got["episode_steps"] = float(episodes.steps.sum())
+    got["episode_successes"] = float(episodes.success.sum())
+    got["episode_fallbacks"] = float(episodes.used_fallback.sum())
+    got["episode_replans"] = float(episodes.replans.sum())
+    got["episode_planned_successes"] = float((episodes.success & ~episodes.used_fallback).sum())
     nan = {k for k, v in PINNED_TRIAL.items() if np.isnan(v)}
     assert {k for k, v in got.items() if np.isnan(v)} == nan
     assert_pinned({"train/loss": got.pop("train/loss")}, {"train/loss": PINNED_TRIAL["train/loss"]}, TRAIN_RTOL)

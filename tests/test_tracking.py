@@ -60,3 +60,22 @@ def test_metric_keys_are_made_mlflow_safe():
     assert metric_key("eval", {"metric": "threshold_cov_r", "key": "teleport@0.0625"}) == \
         "eval/threshold_cov_r/teleport:0.0625"
     assert metric_key("eval", {"metric": "x", "key": "a|b"}) == "eval/x/a_b"
+
+
+def test_a_rerun_with_other_runtime_keys_reuses_its_run_and_updates_only_tags(tmp_path):
+    from mopjepa.config import TrialConfig
+    from pipelines.matrix_trial import log_config
+
+    uri = default_tracking_uri(tmp_path)
+    tracker = Tracker(uri, "exp")
+    experiment_id = tracker.ensure_experiment(tmp_path / "mlartifacts")
+    parent_id = tracker.start_parent(experiment_id, "exp", {})
+    cfg = TrialConfig.from_flat({"arm": "dense", "device": "auto"})
+    run_id = tracker.start_trial(experiment_id, parent_id, "t1", "dense", {})
+    log_config(tracker, run_id, cfg)
+    again = tracker.start_trial(experiment_id, parent_id, "t1", "dense", {})
+    assert again == run_id
+    log_config(tracker, again, cfg.replace(device="cpu", dataset_dir="/elsewhere"))  # MLflow forbids changed params
+    run = MlflowClient(uri).get_run(run_id)
+    assert "device" not in run.data.params and run.data.params["steps"] == "20000"
+    assert run.data.tags["runtime.device"] == "cpu" and run.data.tags["runtime.dataset_dir"] == "/elsewhere"
