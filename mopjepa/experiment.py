@@ -29,11 +29,13 @@ import torch
 
 from mopjepa.audit import edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
 from mopjepa.config import TrialConfig
-from mopjepa.data import CellData, TaskData, build_cell_data
+from mopjepa.config.trial import BranchTask, MazeTask
+from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
 from mopjepa.execute import Episode, floor_key, floor_success, run_episodes, serial_map, success_by_task
 from mopjepa.graph import BlindGraph
+from mopjepa.mechanism import run_mechanism_trial
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator
@@ -133,9 +135,8 @@ def run_trial(
     cfg: TrialConfig, task: TaskData, workdir: Path | None = None, hooks: TrialHooks | None = None
 ) -> TrialSummary:
     """Train, propose the graph blind, evaluate it against the truth, execute it; return the rows."""
-    if cfg.mechanism is not None:
-        raise ValueError(f"task {cfg.data.task!r} is the branch sweep, not a maze: run it with "
-                         "mopjepa.mechanism.run_mechanism_trial(cfg)")
+    if not isinstance(cfg.task, MazeTask):
+        raise ValueError(f"task {cfg.data.task!r} is not a maze: run any trial with mopjepa.experiment.run(cfg)")
     hooks = hooks or TrialHooks()
     seconds: dict[str, float] = {}
 
@@ -227,6 +228,49 @@ def execution_rows(episodes: list[Episode], floor: dict[int, float]) -> list[dic
     rows.append({"metric": "exec_fallback", "key": "", "value": float(np.mean([e.used_fallback for e in episodes]))})
     rows.append({"metric": "exec_replans", "key": "", "value": float(np.mean([e.replans for e in episodes]))})
     return rows
+
+
+@dataclass(frozen=True)
+class TrialOutput:
+    """What any trial hands to the pipelines: its rows per result table and where its data came from."""
+
+    config: TrialConfig
+    tables: dict[str, list[dict]]
+    """Rows per result table (mopjepa.results.schema); `final` among them."""
+    final: str
+    """The table written last, whose file marks the trial complete: 'metrics' (maze) or 'mechanism'."""
+    data_source: str
+    data_hash: str
+    checkpoint: Path | None = None
+
+    @property
+    def rows(self) -> list[dict]:
+        """The final table's long-form {"metric", "key", "value"} rows."""
+        return self.tables[self.final]
+
+
+def run(
+    cfg: TrialConfig,
+    hooks: TrialHooks | None = None,
+    workdir: Path | None = None,
+    data: TaskData | None = None,
+    load: Callable[..., TaskData] = load_task_data,
+) -> TrialOutput:
+    """One trial of any kind: dispatches on cfg.task. A maze task's data is `data`, or what
+    load(name, dataset_dir, data_seed, download) returns; a branch task generates its own."""
+    hooks = hooks or TrialHooks()
+    match cfg.task:
+        case BranchTask():
+            summary = run_mechanism_trial(cfg, hooks.on_train_metrics)
+            tables = {"training": summary.training, "mechanism": summary.rows}
+            return TrialOutput(cfg, tables, "mechanism", "generated", summary.data_hash)
+        case MazeTask(name=name):
+            if data is None:
+                data = load(name, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download)
+            summary = run_trial(cfg, data, workdir, hooks)
+            return TrialOutput(cfg, summary_tables(summary), "metrics", data.data_source, data.data_hash,
+                               summary.checkpoint)
+    raise TypeError(f"unknown task type {type(cfg.task).__name__}")
 
 
 def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:

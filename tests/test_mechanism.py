@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, MechanismConfig, TrialConfig
-from mopjepa.experiment import run_trial
+from mopjepa.config.trial import BranchTask, MazeTask
+from mopjepa.experiment import run, run_trial
 from mopjepa.mechanism import make_branch_task, mechanism_rows, mode_weights, run_mechanism_trial
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # single-threaded: fast on a shared 2-core machine
@@ -74,8 +75,21 @@ def test_mechanism_trials_round_trip_and_maze_trials_keep_their_identity():
     assert cfg.mechanism == MechanismConfig(num_modes=3)
     assert TrialConfig.from_flat(cfg.to_flat()) == cfg and "num_modes" in cfg.to_flat()
     assert TrialConfig().mechanism is None and "num_modes" not in TrialConfig().to_flat()
-    with pytest.raises(ValueError, match="is the branch sweep, not a maze"):
+    assert cfg.task == BranchTask(MechanismConfig(num_modes=3))
+    assert TrialConfig().task == MazeTask("pointmaze-medium-stitch-v0")
+    with pytest.raises(ValueError, match="is not a maze: run any trial with mopjepa.experiment.run"):
         run_trial(cfg, task=None)
+
+
+def test_one_run_dispatches_on_the_task_type(small_data_dir):
+    branch = run(TrialConfig.from_flat({**SMALL, "arm": "mop", "K": 4, "num_modes": 2, "steps": 50}))
+    assert branch.final == "mechanism" and set(branch.tables) == {"training", "mechanism"}
+    assert branch.data_source == "generated" and {r["key"] for r in branch.rows} == {"2"}
+    maze = run(TrialConfig.from_flat({"task": "pointmaze-teleport-navigate-v0", "arm": "dense", "steps": 20,
+                                      "batch_size": 32, "episodes_per_task": 0, "dataset_dir": str(small_data_dir),
+                                      "download": False}))
+    assert maze.final == "metrics" and "plan_all" in {r["metric"] for r in maze.rows}
+    assert maze.data_source == "regenerated" and {"edges", "curves", "training"} <= set(maze.tables)
 
 
 # ---- the measurements (known answers) ---------------------------------------------------------

@@ -27,6 +27,20 @@ RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers", "devi
 
 
 @dataclass(frozen=True)
+class MazeTask:
+    """An OGBench locomaze dataset (data.task): cells, the blind graph, the protocol, execution."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class BranchTask:
+    """The generated branch-sweep task (task 'mechanism'): contexts with M successor modes."""
+
+    spec: MechanismConfig
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     arm: str = "mop"
     """Predictor arm, a key of PREDICTOR_CONFIGS."""
@@ -42,6 +56,11 @@ class TrialConfig:
     """The generated branch-sweep task; set exactly when data.task == MECHANISM_TASK."""
 
     TOP_LEVEL: ClassVar[tuple[str, ...]] = ("arm", "seed")
+
+    @property
+    def task(self) -> MazeTask | BranchTask:
+        """What the trial runs on, as a type: experiment.run dispatches on it."""
+        return BranchTask(self.mechanism) if self.mechanism is not None else MazeTask(self.data.task)
 
     def __post_init__(self):
         check(self.arm in PREDICTOR_CONFIGS, "arm", self.arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
