@@ -40,7 +40,7 @@ def test_a_trial_reports_every_protocol_metric_and_is_seeded(small_data_dir):
     names = {row["metric"] for row in first.metrics}
     assert PROTOCOL_METRICS <= names
     assert {row["key"] for row in first.metrics if row["metric"] == "cov_r"} == {"branching", "teleport"}
-    assert len(first.episodes) == 5 and len(jobs) == 5
+    assert len(first.episodes) == 5 and len(jobs) == 10  # 5 episodes, then the same 5 seeds on the empty graph
 
     def deterministic(summary):
         return [r for r in summary.metrics if r["metric"] not in ("seconds", "train_examples_per_s")]
@@ -60,9 +60,13 @@ def test_a_trial_reports_every_protocol_metric_and_is_seeded(small_data_dir):
 def test_the_executor_plans_in_the_configured_graph(small_data_dir, plan_graph):
     summary, jobs = _trial(small_data_dir, plan_graph=plan_graph)
     expected = summary.blind.raw if plan_graph == "raw" else summary.blind.gated_graph
-    for job in jobs:
+    executed, floor = jobs[:5], jobs[5:]
+    for job in executed:
         np.testing.assert_array_equal(job.graph.source, expected.source)
         np.testing.assert_array_equal(job.graph.target, expected.target)
+    # The floor: the same episode seeds on an empty graph.
+    assert [job.seed for job in floor] == [job.seed for job in executed]
+    assert all(job.graph.num_edges == 0 for job in floor)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
