@@ -1,6 +1,7 @@
 """The experiment's report: every table (Markdown, CSV, LaTeX), every figure (PNG), one page linking them.
 
     <out>/report.md, report.html       the page: tables inline, figures linked, missing trials, lineage
+    <out>/claims.md                    the paper's claims, each with its rule, our numbers and a verdict
     <out>/tables/<name>.{md,csv,tex}   Tables 2-6 and every configuration
     <out>/tables/summary_long.csv      machine-readable: every main-configuration metric over seeds
     <out>/figures/<name>.png           Figs. 3, 5-9, execution lift, curves per task, MDN softness
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis import family, figures, mechanism, selection, tables, teleport_picture, verdicts
+from mopjepa.analysis import claims, family, figures, mechanism, selection, tables, teleport_picture, verdicts
 from mopjepa.analysis.load import ExperimentResults, load_experiment
 from mopjepa.analysis.paper import PaperTables
 from mopjepa.analysis.render import Table
@@ -35,6 +36,8 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     figures: list[figures.Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    claims: str = ""
+    """The paper's claims with their verdicts (mopjepa.analysis.claims), as Markdown."""
     csv_tables: list[Path] = field(default_factory=list)
     """Long tables written as CSV only (the branch sweep and the gate-threshold sweep)."""
 
@@ -65,9 +68,11 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         report.figures.append(builder(inputs, out / "figures"))
     curves = experiment.table("curves", experiment.trial_ids)
     report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
+    report.claims = claims.claims_markdown(claims.verdicts(inputs, curves))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
     add_mechanism(report, experiment.root / "results", out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "claims.md").write_text(f"# The paper's claims: experiment `{experiment.name}`\n\n" + report.claims)
     markdown = page_markdown(report, chosen)
     report.page.write_text(markdown)
     (out / "report.html").write_text(page_html(report, chosen))
@@ -139,7 +144,8 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
         lines.append("- keys no trial keeps at its default (rule 2), referenced to: "
                      + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
     lines += [f"- note: {note}" for note in report.notes]
-    lines += ["", "## Tables", ""]
+    lines += ["", "## The paper's claims", "", "Every claim with its rule, our numbers and the verdict: "
+              "[claims.md](claims.md)", "", report.claims.split("\n\n")[0], "", "## Tables", ""]
     for table in report.tables:
         lines.append(f"Files: [{table.name}.md](tables/{table.name}.md), [csv](tables/{table.name}.csv), "
                      f"[tex](tables/{table.name}.tex)")
