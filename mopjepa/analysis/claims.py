@@ -267,3 +267,29 @@ def claims_markdown(found: list[Verdict]) -> str:
         lines += [f"- evidence: {line}" for line in v.evidence]
         lines.append(f"- verdict: **{v.verdict}**" + (f" (settled by: {v.settles})" if v.settles else ""))
     return "\n".join(lines) + "\n"
+
+
+def reproduction_page(experiment: str, claims: str) -> str:
+    """docs/reproduction.md: how the record was made and read, then the claims page of the committed record
+    (written by `python pipelines/aggregate.py reproduction/<name> --doc docs/reproduction.md`; a test
+    regenerates it from the committed results)."""
+    return f"""# Reproduction record: which of the paper's claims hold
+
+The committed record `reproduction/{experiment}/` holds the Parquet results, the manifest and the
+report of the `reproduce` preset (`tune_spaces/reproduce.py`), run with
+`python pipelines/full_matrix.py --preset reproduce --storage reproduction --name {experiment}`. It
+resumes, so the record grows in pieces; its report lists the planned trials that have not run yet.
+Regenerate everything below, without training anything, with
+
+    python pipelines/aggregate.py reproduction/{experiment} --doc docs/reproduction.md
+
+Each claim of the paper has a rule fixed before its numbers were seen, our numbers (mean ± std over
+seeds, n = seeds; paired bootstrap 95% CIs where the paper gives one), and a verdict that follows the
+rule: reproduced, not reproduced, or not yet run (naming the preset trials that would settle it).
+Every number is read from the record's results by `mopjepa/analysis/claims.py`, never typed by hand.
+How each metric is defined: [protocol.md](protocol.md); the execution floor and the realroute ceiling
+are the numbers a success rate and a fraction are read against.
+
+## Verdicts
+
+{claims}"""
