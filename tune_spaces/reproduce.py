@@ -22,8 +22,9 @@ FAMILY_ARMS = ("m3", "var")
 
 
 def trials() -> list[dict]:
-    out = [_trial(task, arm, seed, "main") for arm in CORE_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
-    out += [_trial(task, arm, seed, "main") for arm in FAMILY_ARMS for seed in PLANNING_SEEDS for task in MAIN_TASKS]
+    # Seed-major: a run stopped part-way has every arm of the part on the same seeds (paired comparisons).
+    out = [_trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in CORE_ARMS]
+    out += [_trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in FAMILY_ARMS]
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS)
     for seed in COVERAGE_SEEDS:
         out.append(_trial(MEDIUM, "ensemble", seed, "ablation_ensemble"))
