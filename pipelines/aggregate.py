@@ -4,7 +4,7 @@
 
 EXPERIMENT_DIR is <storage>/<name>/ as the matrix driver writes it (results/ and manifest.json).
 Writes OUT (default EXPERIMENT_DIR/report/): report.md and report.html, tables/ (Markdown, CSV,
-LaTeX) and figures/ (PNG), and lists the planned trials that have no results yet. When a tracking
+LaTeX) and figures/ (PNG), and lists every trial that is not complete (missing, partial or unreadable). When a tracking
 store exists (EXPERIMENT_DIR/../mlflow.db, or --tracking-uri), the report directory is logged as
 artifacts (under report/) of the experiment's parent run, the run tagged mopjepa.parent = true in
 the MLflow experiment named after the directory. Needs no torch, no Ray and no tracking server.
@@ -59,13 +59,14 @@ def print_report(report: Report) -> None:
     for note in report.notes:
         print(f"  note: {note}")
     if experiment.manifest is None:
-        print("  no manifest.json: the planned trials are unknown")
-    elif experiment.missing:
-        print(f"  missing trials ({len(experiment.missing)} planned, no metrics file):")
+        print("  no manifest.json: the planned trials are unknown, so completeness cannot be claimed")
+    elif not experiment.missing:
+        print(f"  all {len(experiment.manifest['trials'])} planned trials are complete")
+    if experiment.missing:
+        print(f"  NOT COMPLETE: {len(experiment.missing)} trial(s) missing, partial or unreadable "
+              "(left out of every table and figure):")
         for trial in experiment.missing:
             print(f"    {trial.describe()}")
-    else:
-        print(f"  all {len(experiment.manifest['trials'])} planned trials are complete")
     print(f"  page: {report.page}")
 
 

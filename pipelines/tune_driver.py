@@ -68,7 +68,12 @@ def _first_line(error_file: str | None) -> str:
 
 
 def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
-    """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here."""
+    """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here.
+
+    Ray's usage statistics stay off unless RAY_USAGE_STATS_ENABLED=1 is set; Tune's own SIGINT handler
+    is off because the driver's (pipelines/stopping.py) forwards the signal to Tune itself."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     if ray.is_initialized():
         return
     if "RAY_ADDRESS" in os.environ and local_cpus is None:
@@ -80,6 +85,12 @@ def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
         ray.init(address="local", num_cpus=local_cpus, runtime_env={"env_vars": env}, include_dashboard=False)
     else:
         ray.init(runtime_env={"env_vars": env})
+
+
+def shutdown() -> None:
+    """Disconnect from Ray; a Ray this driver started (a local one) stops with all its processes."""
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args) -> Outcome:

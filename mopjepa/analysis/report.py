@@ -109,6 +109,13 @@ def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _state_counts(experiment: ExperimentResults) -> str:
+    counts: dict[str, int] = {}
+    for trial in experiment.missing:
+        counts[trial.state] = counts.get(trial.state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
 def page_markdown(report: Report, chosen: selection.Selection) -> str:
     experiment = report.experiment
     manifest = experiment.manifest
@@ -117,13 +124,14 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
     lines.append(f"Directory: `{experiment.root}`; preset: `{manifest.get('preset', '?') if manifest else 'none'}`; "
                  f"completed trials: {len(experiment.trial_ids)}"
                  + (f" of {planned} planned" if planned is not None else " (no manifest.json: nothing planned)"))
-    lines += ["", "## Missing trials", ""]
+    lines += ["", "## Incomplete trials", ""]
     if manifest is None:
-        lines.append("No manifest.json: the planned trials are unknown.")
+        lines.append("No manifest.json: the planned trials are unknown, so the experiment is not known to be complete.")
     elif not experiment.missing:
-        lines.append("None: every planned trial has its metrics file.")
-    else:
-        lines.append(f"{len(experiment.missing)} planned trial(s) have no metrics file:")
+        lines.append(f"None: all {planned} planned trials are complete.")
+    if experiment.missing:
+        lines.append(f"{len(experiment.missing)} trial(s) are not complete ({_state_counts(experiment)}); "
+                     "no table or figure reads their rows:")
         lines += [f"- {trial.describe()}" for trial in experiment.missing]
     lines += ["", "## Which trials feed the tables", "", _rule_text(), ""]
     lines += [f"- main configuration of {arm}: `{group.label}` ({len(group.trial_ids)} trials on "
@@ -160,7 +168,7 @@ def page_html(report: Report, chosen: selection.Selection) -> str:
     """A self-contained HTML rendering of the page (tables as <pre>, figures as <img>)."""
     body = [f"<h1>Report: experiment {html.escape(report.experiment.name)}</h1>"]
     missing = report.experiment.missing
-    body.append(f"<h2>Missing trials ({len(missing)})</h2><ul>"
+    body.append(f"<h2>Incomplete trials ({len(missing)})</h2><ul>"
                 + "".join(f"<li>{html.escape(t.describe())}</li>" for t in missing) + "</ul>")
     body.append("<h2>Selection rule</h2><pre>" + html.escape(_rule_text()) + "</pre><ul>"
                 + "".join(f"<li>{html.escape(a)}: {html.escape(g.label)}</li>" for a, g in sorted(chosen.main.items()))
