@@ -33,7 +33,7 @@ from mopjepa.execute import Episode, run_episodes, serial_map
 from mopjepa.graph import BlindGraph
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
-from mopjepa.seeding import numpy_rng, torch_generator
+from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
 from mopjepa.train import TrainSummary, save_checkpoint, train
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
@@ -88,6 +88,7 @@ def train_model(
     return model, train(model, sampler, cfg.train, on_metrics)
 
 
+@trial_threads  # torch runs the trial on cfg.train.threads intra-op threads, restored after
 def run_trial(
     cfg: TrialConfig, task: TaskData, workdir: Path | None = None, hooks: TrialHooks | None = None
 ) -> TrialSummary:
