@@ -33,7 +33,7 @@ from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # n
 from pipelines.locks import LockHeld, describe_holder, experiment_lock  # noqa: E402
 from pipelines.matrix_trial import MatrixContext  # noqa: E402
 from pipelines.stopping import Interrupted, StopSignals  # noqa: E402
-from pipelines.tracking import StoreError, Tracker, default_tracking_uri  # noqa: E402
+from pipelines.tracking import StoreError, Tracker, default_tracking_uri, prepare_store, sqlite_path  # noqa: E402
 from tune_spaces import PRESETS, preset_trials  # noqa: E402
 
 DEFAULT_STORAGE = "~/mopjepa_results"
@@ -239,6 +239,12 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
     tracking_uri = args.tracking_uri or default_tracking_uri(storage)
     commit = git_commit()
     tracker = experiment_id = parent_id = None
+    try:
+        if (store := sqlite_path(tracking_uri)) is not None and store.exists():
+            prepare_store(tracking_uri)  # a broken store is reported before any work starts (a quick check)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     try:
         from pipelines.tune_driver import connect, run_tune, shutdown  # the one module that drives Ray Tune

@@ -129,15 +129,15 @@ class Tracker:
     def __init__(self, tracking_uri: str, experiment_name: str):
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
+        prepare_store(tracking_uri)  # before MLflow's client, which would create and migrate it in place
         self.client = MlflowClient(tracking_uri=tracking_uri)
 
     # -- driver side ----------------------------------------------------------------------------
 
     def ensure_experiment(self, artifact_location: Path | None = None, note: str = "") -> str:
         """The experiment's id, creating it (artifacts at an absolute location) if needed; the store first
-        (`prepare_store`). Tags it as classic ML (MLflow's UI then opens on its runs) with `note` as its
+        (see `prepare_store`). Tags it as classic ML (MLflow's UI then opens on its runs) with `note` as its
         description."""
-        prepare_store(self.tracking_uri)
         existing = retry_locked(lambda: self.client.get_experiment_by_name(self.experiment_name))
         if existing is not None:
             experiment_id = existing.experiment_id

@@ -36,8 +36,8 @@ class MissingTrial:
         if not self.flat:
             return f"{self.trial_id}: {self.state} (not in manifest.json)"
         keys = ", ".join(f"{k}={v}" for k, v in self.flat.items() if k not in ("task", "arm", "seed"))
-        head = f"{self.trial_id}: {self.state}, {self.flat.get('arm', '?')} on {self.flat.get('task', '?')}"
-        return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "")
+        head = f"{self.trial_id}: {self.flat.get('arm', '?')} on {self.flat.get('task', '?')}"
+        return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "") + f": {self.state}"
 
 
 @dataclass(frozen=True)
