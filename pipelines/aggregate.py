@@ -21,6 +21,7 @@ if __package__ in (None, ""):
 
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
+from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
 
 
 def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:
@@ -49,6 +50,13 @@ def log_to_parent(uri: str, experiment_name: str, report_dir: Path) -> str:
     return run_id
 
 
+INCOMPLETE_HEADERS = {
+    MISSING: "planned, no metrics file",
+    PARTIAL: "killed part-way: some tables, no metrics file",
+    UNREADABLE: "metrics file truncated or corrupt",
+}
+
+
 def print_report(report: Report) -> None:
     experiment = report.experiment
     print(f"experiment {experiment.name}: {len(experiment.trial_ids)} completed trials -> {report.out}")
@@ -64,9 +72,13 @@ def print_report(report: Report) -> None:
         print(f"  all {len(experiment.manifest['trials'])} planned trials are complete")
     if experiment.missing:
         print(f"  NOT COMPLETE: {len(experiment.missing)} trial(s) missing, partial or unreadable "
-              "(left out of every table and figure):")
-        for trial in experiment.missing:
-            print(f"    {trial.describe()}")
+              "(left out of every table and figure)")
+    for state, header in INCOMPLETE_HEADERS.items():
+        trials = [trial for trial in experiment.missing if trial.state == state]
+        if trials:
+            print(f"  {state} trials ({len(trials)} {header}):")
+            for trial in trials:
+                print(f"    {trial.describe()}")
     print(f"  page: {report.page}")
 
 

@@ -198,8 +198,8 @@ class Tally:
 
     def line(self) -> str:
         already = len(self.before & self.complete)
-        return (f"{len(self.complete)} of {len(self.planned)} finished ({already} already done), "
-                f"{len(self.failed)} failed, {max(self.not_run, 0)} not run")
+        return (f"{len(self.complete)} finished ({already} already done), {len(self.failed)} failed, "
+                f"{max(self.not_run, 0)} not run of {len(self.planned)} planned")
 
 
 def main(argv: list[str] | None = None) -> int:

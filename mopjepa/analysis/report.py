@@ -126,7 +126,7 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
                  + (f" of {planned} planned" if planned is not None else " (no manifest.json: nothing planned)"))
     lines += ["", "## Incomplete trials", ""]
     if manifest is None:
-        lines.append("No manifest.json: the planned trials are unknown, so the experiment is not known to be complete.")
+        lines.append("No manifest.json: the planned trials are unknown. So the experiment is not known to be complete.")
     elif not experiment.missing:
         lines.append(f"None: all {planned} planned trials are complete.")
     if experiment.missing:
