@@ -59,7 +59,7 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
     for builder in FIGURE_BUILDERS:
         report.figures.append(builder(inputs, out / "figures"))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
-    add_mechanism(report, experiment.root / "results", out)
+    add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
     out.mkdir(parents=True, exist_ok=True)
     markdown = page_markdown(report, chosen)
     report.page.write_text(markdown)
@@ -70,13 +70,15 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
 MECHANISM_CAPTIONS = {
     "mechanism_sweep": "Fig. 4 (middle): gated mode coverage vs the number of successor modes M (branch sweep)",
     "threshold_sweep": "Gate-threshold sweep: gated cov_r, precision and shuffle vs t",
-    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes",
+    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes (one trial per "
+               "panel: each arm's main configuration, at the seed in the figure's title)",
 }
 
 
-def add_mechanism(report: Report, results: Path, out: Path) -> None:
-    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present."""
-    for path in mechanism.render(results, out / "figures"):
+def add_mechanism(report: Report, results: Path, out: Path, main_trials: dict | None = None) -> None:
+    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present;
+    Fig. 2 shows the trials of the arms' main configurations (`main_trials`: arm -> trial ids)."""
+    for path in mechanism.render(results, out / "figures", main_trials):
         prefix = next(p for p in MECHANISM_CAPTIONS if path.stem.startswith(p))
         task = path.stem.removeprefix(prefix).strip("_")
         caption = MECHANISM_CAPTIONS[prefix] + (f" ({task})" if task else "")
