@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import sys
@@ -52,7 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--name", help="experiment name (default: the preset's name, or the trials file's stem)")
     parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite under --storage)")
+    parser.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI if set, e.g. by cluster/ray-cluster.yaml's head, "
+        "else sqlite:///<storage>/mlflow.db)",
+    )
     parser.add_argument("--cpus-per-trial", type=int, default=1, help="default: %(default)s")
     parser.add_argument(
         "--execute-workers",
@@ -236,7 +241,7 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
     results_root = experiment_dir / "results"
     tally = Tally(planned, completed_trials(results_root) & set(planned))
     print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
-    tracking_uri = args.tracking_uri or default_tracking_uri(storage)
+    tracking_uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(storage)
     commit = git_commit()
     tracker = experiment_id = parent_id = None
     try:
@@ -247,7 +252,12 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
         return 2
     start = time.perf_counter()
     try:
-        from pipelines.tune_driver import connect, run_tune, shutdown  # the one module that drives Ray Tune
+        from pipelines.tune_driver import (  # the one module that drives Ray Tune
+            connect,
+            run_tune,
+            shutdown,
+            unreachable_from_workers,
+        )
 
         # MLflow's first connection (the schema migrations of a new SQLite store: seconds of CPU) runs in the
         # background while the datasets are prepared and Ray starts (which mostly waits for its processes).
@@ -265,6 +275,10 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
                 raise
             connect(args.local_cpus, args.cpus_per_trial)
             stop.install()  # ray.init sets a SIGTERM handler of its own
+            if (problem := unreachable_from_workers(tracking_uri)) is not None:
+                _settle(opening)
+                print(f"error: {problem}", file=sys.stderr)
+                return 2
             try:
                 tracker, experiment_id = opening.result()
             except StoreError as error:

@@ -87,6 +87,22 @@ def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
         ray.init(runtime_env={"env_vars": env})
 
 
+def unreachable_from_workers(tracking_uri: str) -> str | None:
+    """Why the trials on other nodes could not log to `tracking_uri` (a loopback server address on a
+    cluster of several nodes: each worker would read it as itself), or None."""
+    from urllib.parse import urlparse
+
+    host = urlparse(tracking_uri).hostname or ""
+    if not tracking_uri.startswith("http") or host not in ("127.0.0.1", "localhost", "0.0.0.0", "::1"):
+        return None
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    if len(nodes) <= 1:
+        return None
+    return (f"--tracking-uri {tracking_uri} names this machine, but the cluster has {len(nodes)} nodes and each "
+            "worker would read it as itself; give the head's address the workers reach (e.g. "
+            "http://<head private IP>:5000; cluster/ray-cluster.yaml exports it as MLFLOW_TRACKING_URI)")
+
+
 def shutdown() -> None:
     """Disconnect from Ray; a Ray this driver started (a local one) stops with all its processes."""
     if ray.is_initialized():
