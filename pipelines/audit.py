@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -44,6 +45,9 @@ CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads",
                *(field.name for field in dataclasses.fields(GraphConfig)))
 """The config keys an audit has: how cells are cut, how the graph is gated, and torch's intra-op threads
 while the model runs (TrainConfig.threads, default 1: a torch model's answers depend on it)."""
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class ModelSpecError(ValueError):
@@ -99,13 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", required=True, help="OGBench dataset, e.g. pointmaze-teleport-navigate-v0")
     parser.add_argument("--model", required=True, help="package.module:factory")
     parser.add_argument("--seed", type=int, default=0, help="hold-out split and shuffle test (default: 0)")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--out", default="results/audit", help="output directory (default: %(default)s)")
-    parser.add_argument("--name", help="the `arm` column of the results (default: the factory's dotted path)")
-    parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
+    parser.add_argument("--name", help="the `arm` column of the results (default: the factory's dotted path); "
+                        "letters, digits, '.', '_' and '-'")
+    parser.add_argument("--no-download", "--no_download", action="store_true",
+                        help="never try OGBench's download server")
     args, extra = parser.parse_known_args(argv)
     name = args.name or args.model.replace(":", ".")
     try:
+        if not NAME_PATTERN.fullmatch(name) or set(name) == {"."}:
+            raise ConfigError(f"--name {name!r} is not allowed: it names a results directory (arm={name}), so use "
+                              "letters, digits, '.', '_' and '-' only, not a path")
         config = parse_config(extra)
         if name in PREDICTOR_CONFIGS:
             raise ConfigError(f"--name {name!r} is a registered arm; an audited model needs a name of its own")

@@ -51,8 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="default: %(default)s")
     parser.add_argument("--name", help="experiment name (default: the preset's name, or the trials file's stem)")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
-    parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
+    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--no-download", "--no_download", action="store_true",
+                        help="never try OGBench's download server")
     parser.add_argument(
         "--tracking-uri",
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI if set, e.g. by cluster/ray-cluster.yaml's head, "
@@ -90,13 +91,22 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
         "download": not args.no_download,
         "execute_workers": args.execute_workers,
     }
+    for item in args.set:
+        key, equals, _ = item.partition("=")
+        if not equals or not key:
+            raise ConfigError(f"--set {item!r} is not KEY=VALUE (e.g. --set steps=500)")
+        if key in runtime:
+            raise ConfigError(f"--set {key}=... is not allowed: {key} is set by its own option "
+                              f"(--{key.replace('_', '-')}, --no-download, --execute-workers)")
     trials = []
     for flat in _source_trials(args):
         overrides = {}
         for item in args.set:
             key, _, value = item.partition("=")
             overrides[key] = coerce(flat["arm"], key, value)
-        trials.append({**flat, **overrides, **runtime})
+        trial = {**flat, **overrides, **runtime}
+        TrialConfig.from_flat(trial)  # every trial valid (e.g. --set steps=-1) before any work starts
+        trials.append(trial)
     return trials
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from mopjepa.data.npzio import public_mode
 from mopjepa.results.schema import PARTITION_COLUMNS, table_schema
 
 _PARTITIONING = ds.partitioning(pa.schema([(c, pa.string()) for c in PARTITION_COLUMNS]), flavor="hive")
@@ -61,19 +62,6 @@ def write_trial_rows(root: Path, table: str, rows: Sequence[dict[str, Any]], lin
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
-
-
-def public_mode() -> int:
-    """0666 less the process's umask: the mode open() would give a new file."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)  # no /proc: read it by setting it (and set it straight back)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def write_trial_tables(root: Path, tables: dict[str, Sequence[dict[str, Any]]], lineage: dict[str, Any]) -> None:
