@@ -67,13 +67,18 @@ def _first_line(error_file: str | None) -> str:
     return lines[-1] if lines else "unknown error"
 
 
+def driver_environment(environ) -> None:
+    """Ray usage statistics off unless the user turned them on; Tune leaves SIGINT to the driver."""
+    environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+
+
 def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
     """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here.
 
     Ray's usage statistics stay off unless RAY_USAGE_STATS_ENABLED=1 is set; Tune's own SIGINT handler
     is off because the driver's (pipelines/stopping.py) forwards the signal to Tune itself."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    driver_environment(os.environ)
     if ray.is_initialized():
         return
     if "RAY_ADDRESS" in os.environ and local_cpus is None:
