@@ -50,7 +50,10 @@ def test_a_signal_stops_the_driver_truthfully_and_the_same_command_resumes(
     assert "done:" not in output
     assert "mlflow ui --backend-store-uri sqlite:///" in output and "workflowType=machine_learning" in output
     assert leftover_ray(ray_tmp) == [], "Ray processes of the interrupted driver are still running"
-    _, _, parents, children = mlflow_runs(storage, "matrix")
+    _, experiment, parents, children = mlflow_runs(storage, "matrix")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "preset `custom`" in experiment.tags["mlflow.note.content"]
+    assert f"#/experiments/{experiment.experiment_id}?workflowType=machine_learning" in output
     assert [p.info.status for p in parents] == ["KILLED"]
     assert "RUNNING" not in {c.info.status for c in children}
 
