@@ -239,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     except LockHeld as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Interrupted as interrupt:  # before the experiment started (planning, the lock)
-        print(f"interrupted by {signal.Signals(interrupt.signum).name} before the experiment started", file=sys.stderr)
+    except Interrupted as interrupt:  # a signal outside the experiment's own handling, or a second one
+        print(f"interrupted by {signal.Signals(interrupt.signum).name}: stopped at once; run the same command "
+              "again to resume", file=sys.stderr)
         return interrupt.exit_code
 
 
@@ -326,7 +327,8 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
         status = "KILLED" if stop.received else ("FINISHED" if complete else "FAILED")
         tracker.finish(parent_id, status=status)
     if stop.received:
-        print(f"interrupted by {stop.name}: {tally.line()}, {elapsed:.0f} s wall; the MLflow parent run is KILLED; "
+        killed = "; the MLflow parent run is KILLED" if parent_id is not None else ""
+        print(f"interrupted by {stop.name}: {tally.line()}, {elapsed:.0f} s wall{killed}; "
               "run the same command again to resume", flush=True)
     else:
         print(f"done: {tally.line()}, {elapsed:.0f} s wall; results in {results_root}", flush=True)
