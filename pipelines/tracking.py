@@ -61,15 +61,22 @@ def prepare_store(tracking_uri: str) -> None:
     if path is None:
         return
     path = path.expanduser().resolve()
+    if path in _READY_STORES:
+        return
     with exclusive(path.with_name(path.name + ".lock")):
         for stale in path.parent.glob(f".{path.name}.*.tmp*"):  # from creators that were killed
             stale.unlink(missing_ok=True)
         if path.exists():
             check_store(path)
-            return
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        _create_store(temporary, path.parent / "mlartifacts")
-        os.replace(temporary, path)
+        else:
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            _create_store(temporary, path.parent / "mlartifacts")
+            os.replace(temporary, path)
+    _READY_STORES.add(path)
+
+
+_READY_STORES: set[Path] = set()
+"""Stores this process has created or checked (a worker running trial after trial checks once)."""
 
 
 def _create_store(path: Path, artifacts: Path) -> None:
