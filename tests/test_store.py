@@ -78,7 +78,9 @@ def _incomplete_store(path: Path) -> None:
 
 
 def _old_schema_store(path: Path) -> None:
-    prepare_store(f"sqlite:///{path}")
+    from pipelines.tracking import _create_store
+
+    _create_store(path, path.parent / "mlartifacts")  # not prepare_store: that process would trust it from now on
     with sqlite3.connect(path) as db:
         db.execute("UPDATE alembic_version SET version_num = '451aebb31d03'")
 
