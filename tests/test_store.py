@@ -69,6 +69,7 @@ def test_two_processes_creating_the_same_new_store_at_once_both_succeed(tmp_path
 
 def _incomplete_store(path: Path) -> None:
     """The tables of MLflow's first revision without its migrations: what an interrupted creation leaves."""
+    import mlflow.store.tracking.dbmodels.models  # noqa: F401  (registers the tables on Base)
     import sqlalchemy
     from mlflow.store.db.base_sql_model import Base
 
