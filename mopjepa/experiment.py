@@ -38,7 +38,7 @@ from mopjepa.graph import BlindGraph
 from mopjepa.mechanism import run_mechanism_trial
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
-from mopjepa.seeding import numpy_rng, torch_generator
+from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
 from mopjepa.train import MetricsCallback, TrainSummary, save_checkpoint, train
 
 FloorCache = Callable[[str, Callable[[], dict[int, float]]], dict[int, float]]
@@ -131,6 +131,7 @@ def diagnostic_rows(model: WorldModel, cells: CellData, cfg: TrialConfig) -> lis
     return [{"metric": name, "key": "", "value": value} for name, value in values.items()]
 
 
+@trial_threads  # torch runs the trial on cfg.train.threads intra-op threads, restored after
 def run_trial(
     cfg: TrialConfig, task: TaskData, workdir: Path | None = None, hooks: TrialHooks | None = None
 ) -> TrialSummary:

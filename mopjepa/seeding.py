@@ -6,7 +6,14 @@ of a trial are independent of each other and of how many other streams a stage d
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
 import numpy as np
+
+T = TypeVar("T")
 
 STREAMS = ("holdout", "init", "batches", "shuffle", "episodes", "samples", "task", "curves", "diagnostics")
 """Append only: a stream's seed depends on its index, so reordering would change every trial."""
@@ -30,3 +37,30 @@ def torch_generator(seed: int, stream: str, *extra: int):
     generator = torch.Generator()
     generator.manual_seed(stream_seed(seed, stream, *extra))
     return generator
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch's intra-op thread count set to `count` for the block, the previous count restored after.
+
+    The count is part of what a trial computes (it fixes the floating-point reduction order), so
+    every entry point runs a trial under its config's `train.threads`, never under the machine's default."""
+    import torch  # local: the data and analysis layers must not need torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def trial_threads(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorate `function(cfg, ...)` to run under `torch_threads(cfg.train.threads)`."""
+
+    @functools.wraps(function)
+    def wrapper(cfg, *args, **kwargs):
+        with torch_threads(cfg.train.threads):
+            return function(cfg, *args, **kwargs)
+
+    return wrapper

@@ -4,7 +4,7 @@
 
 EXPERIMENT_DIR is <storage>/<name>/ as the matrix driver writes it (results/ and manifest.json).
 Writes OUT (default EXPERIMENT_DIR/report/): report.md and report.html, tables/ (Markdown, CSV,
-LaTeX) and figures/ (PNG), and lists the planned trials that have no results yet. When a tracking
+LaTeX) and figures/ (PNG), and lists every trial that is not complete (missing, partial or unreadable). When a tracking
 store exists (EXPERIMENT_DIR/../mlflow.db, or --tracking-uri), the report directory is logged as
 artifacts (under report/) of the experiment's parent run, the run tagged mopjepa.parent = true in
 the MLflow experiment named after the directory. Needs no torch, no Ray and no tracking server.
@@ -21,6 +21,7 @@ if __package__ in (None, ""):
 
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
+from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
 
 
 def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:
@@ -49,6 +50,13 @@ def log_to_parent(uri: str, experiment_name: str, report_dir: Path) -> str:
     return run_id
 
 
+INCOMPLETE_HEADERS = {
+    MISSING: "planned, no metrics file",
+    PARTIAL: "killed part-way: some tables, no metrics file",
+    UNREADABLE: "metrics file truncated or corrupt",
+}
+
+
 def print_report(report: Report) -> None:
     experiment = report.experiment
     print(f"experiment {experiment.name}: {len(experiment.trial_ids)} completed trials -> {report.out}")
@@ -59,13 +67,18 @@ def print_report(report: Report) -> None:
     for note in report.notes:
         print(f"  note: {note}")
     if experiment.manifest is None:
-        print("  no manifest.json: the planned trials are unknown")
-    elif experiment.missing:
-        print(f"  missing trials ({len(experiment.missing)} planned, no metrics file):")
-        for trial in experiment.missing:
-            print(f"    {trial.describe()}")
-    else:
+        print("  no manifest.json: the planned trials are unknown, so completeness cannot be claimed")
+    elif not experiment.missing:
         print(f"  all {len(experiment.manifest['trials'])} planned trials are complete")
+    if experiment.missing:
+        print(f"  NOT COMPLETE: {len(experiment.missing)} trial(s) missing, partial or unreadable "
+              "(left out of every table and figure)")
+    for state, header in INCOMPLETE_HEADERS.items():
+        trials = [trial for trial in experiment.missing if trial.state == state]
+        if trials:
+            print(f"  {state} trials ({len(trials)} {header}):")
+            for trial in trials:
+                print(f"    {trial.describe()}")
     print(f"  page: {report.page}")
 
 

@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,14 +28,26 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mopjepa.audit import ModelOutputError, audit  # noqa: E402
-from mopjepa.config import PREDICTOR_CONFIGS, ConfigError, DataConfig, GraphConfig, flat_key_types  # noqa: E402
+from mopjepa.config import (  # noqa: E402
+    PREDICTOR_CONFIGS,
+    ConfigError,
+    DataConfig,
+    GraphConfig,
+    TrainConfig,
+    flat_key_types,
+)
 from mopjepa.data import DataError, load_task_data  # noqa: E402
 from mopjepa.results import Lineage, write_trial_tables  # noqa: E402
+from mopjepa.seeding import torch_threads  # noqa: E402
 from pipelines.common import DEFAULT_DATASET_DIR, git_commit, print_summary, tqdm_progress  # noqa: E402
 
-CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed",
+CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads",
                *(field.name for field in dataclasses.fields(GraphConfig)))
-"""The config keys an audit has: how cells are cut and how the graph is gated."""
+"""The config keys an audit has: how cells are cut, how the graph is gated, and torch's intra-op threads
+while the model runs (TrainConfig.threads, default 1: a torch model's answers depend on it)."""
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class ModelSpecError(ValueError):
@@ -90,13 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", required=True, help="OGBench dataset, e.g. pointmaze-teleport-navigate-v0")
     parser.add_argument("--model", required=True, help="package.module:factory")
     parser.add_argument("--seed", type=int, default=0, help="hold-out split and shuffle test (default: 0)")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--out", default="results/audit", help="output directory (default: %(default)s)")
-    parser.add_argument("--name", help="the `arm` column of the results (default: the factory's dotted path)")
-    parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
+    parser.add_argument("--name", help="the `arm` column of the results (default: the factory's dotted path); "
+                        "letters, digits, '.', '_' and '-'")
+    parser.add_argument("--no-download", "--no_download", action="store_true",
+                        help="never try OGBench's download server")
     args, extra = parser.parse_known_args(argv)
     name = args.name or args.model.replace(":", ".")
     try:
+        if not NAME_PATTERN.fullmatch(name) or set(name) == {"."}:
+            raise ConfigError(f"--name {name!r} is not allowed: it names a results directory (arm={name}), so use "
+                              "letters, digits, '.', '_' and '-' only, not a path")
         config = parse_config(extra)
         if name in PREDICTOR_CONFIGS:
             raise ConfigError(f"--name {name!r} is a registered arm; an audited model needs a name of its own")
@@ -107,15 +125,17 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"config field 'seed' = {args.seed} is not allowed: must be an int >= 0")
         with tqdm_progress(f"preparing {data.task}", unit="episode") as progress:
             task = load_task_data(data.task, data.dataset_dir, data.data_seed, data.download, progress=progress)
+        threads = TrainConfig(threads=config.get("threads", TrainConfig.threads)).threads  # validated
         os.environ.update(MOPJEPA_AUDIT_TASK=data.task, MOPJEPA_AUDIT_DATASET_DIR=data.dataset_dir,
                           MOPJEPA_AUDIT_SEED=str(args.seed))
-        model = load_factory(args.model)()
-        report = audit(task, model, graph, args.seed, data.holdout_fraction, data.mode_threshold)
+        with torch_threads(threads):
+            model = load_factory(args.model)()
+            report = audit(task, model, graph, args.seed, data.holdout_fraction, data.mode_threshold)
     except (ConfigError, DataError, ModelSpecError, ModelOutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     flat = {"arm": name, "seed": args.seed, "task": data.task, "model": args.model, "data_seed": data.data_seed,
-            "holdout_fraction": data.holdout_fraction, "mode_threshold": data.mode_threshold,
+            "holdout_fraction": data.holdout_fraction, "mode_threshold": data.mode_threshold, "threads": threads,
             **dataclasses.asdict(graph)}
     identity = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:12]
     out = Path(args.out).expanduser().resolve() / "results"

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,13 +29,16 @@ if __package__ in (None, ""):
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.data import DataError, load_task_data  # noqa: E402
-from mopjepa.results import STUDIES_KEY, split_studies, trial_id  # noqa: E402
+from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id  # noqa: E402
 from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # noqa: E402
+from pipelines.locks import LockHeld, describe_holder, experiment_lock  # noqa: E402
 from pipelines.matrix_trial import MatrixContext  # noqa: E402
-from pipelines.tracking import Tracker, default_tracking_uri  # noqa: E402
+from pipelines.stopping import Interrupted, StopSignals  # noqa: E402
+from pipelines.tracking import StoreError, Tracker, default_tracking_uri, prepare_store, sqlite_path  # noqa: E402
 from tune_spaces import PRESETS, merge_trials, preset_trials  # noqa: E402
 
 DEFAULT_STORAGE = "~/mopjepa_results"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,9 +51,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="default: %(default)s")
     parser.add_argument("--name", help="experiment name (default: the preset's name, or the trials file's stem)")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
-    parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite under --storage)")
+    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--no-download", "--no_download", action="store_true",
+                        help="never try OGBench's download server")
+    parser.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI if set, e.g. by cluster/ray-cluster.yaml's head, "
+        "else sqlite:///<storage>/mlflow.db)",
+    )
     parser.add_argument("--cpus-per-trial", type=int, default=1, help="default: %(default)s")
     parser.add_argument("--gpus-per-trial", type=float, default=0.0,
                         help="GPUs of each trial, fractions share one (0.25: four trials a GPU; default: 0, CPU only)")
@@ -86,6 +98,13 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
         "download": not args.no_download,
         "execute_workers": args.execute_workers,
     }
+    for item in args.set:
+        key, equals, _ = item.partition("=")
+        if not equals or not key:
+            raise ConfigError(f"--set {item!r} is not KEY=VALUE (e.g. --set steps=500)")
+        if key in runtime:
+            raise ConfigError(f"--set {key}=... is not allowed: {key} is set by its own option "
+                              f"(--{key.replace('_', '-')}, --no-download, --execute-workers)")
     trials = []
     for entry in _source_trials(args):
         flat, studies = split_studies(entry)
@@ -99,6 +118,7 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
             check(trial.get("device", "auto") == "auto", "device", trial.get("device"), "'auto' or 'cpu' "
                   "without --gpus-per-trial (a trial on cuda needs a GPU of its own)")
             trial["device"] = "cpu"
+        TrialConfig.from_flat(trial)  # every trial valid (e.g. --set steps=-1) before any work starts
         trials.append({**trial, STUDIES_KEY: list(studies)})
     return trials
 
@@ -120,7 +140,7 @@ def config_of(entry: dict) -> TrialConfig:
     return TrialConfig.from_flat(split_studies(entry)[0])
 
 
-def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[dict]) -> None:
+def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[dict]) -> list[str]:
     """Record the planned trials; an existing experiment must plan the same trials (Tune cannot change
     a grid on restore), otherwise the user is told to pick a new name."""
     ids = [trial_id(config_of(entry)) for entry in trials]
@@ -132,7 +152,7 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
                 f"error: experiment {str(experiment_dir)!r} was started with a different trial list "
                 f"({len(previous)} trials); use another --name for a changed matrix"
             )
-        return
+        return ids
     experiment_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
         "preset": preset,
@@ -143,6 +163,7 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(manifest, indent=1) + "\n")
     temporary.replace(path)
+    return ids
 
 
 def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
@@ -160,69 +181,200 @@ def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     return prepared
 
 
-def open_tracking(tracking_uri: str, name: str, storage: Path) -> tuple[Tracker, str]:
-    """The tracker and the id of the experiment's MLflow experiment (created if new)."""
+def open_tracking(tracking_uri: str, name: str, storage: Path, note: str) -> tuple[Tracker, str]:
+    """The tracker and the id of the experiment's MLflow experiment (store and experiment created if new)."""
     tracker = Tracker(tracking_uri, name)
-    return tracker, tracker.ensure_experiment(storage / "mlartifacts")
+    return tracker, tracker.ensure_experiment(storage / "mlartifacts", note)
+
+
+def experiment_note(name: str, preset: str, commit: str, total: int) -> str:
+    """The MLflow experiment's description (Markdown, shown above its runs)."""
+    return (
+        f"MoP-JEPA matrix `{name}`: preset `{preset}`, {total} planned trials, git commit `{commit}`.\n\n"
+        "One parent run (tag `mopjepa.parent = true`) holds the experiment's report; each trial is a child "
+        "run named `<arm>[-K<k>]-<maze>-s<seed>-<trial id>` with its identity config as params (where it ran: "
+        "`runtime.*` tags), `train/*` "
+        "curves by step and `eval/*` protocol metrics. The Parquet results under the experiment's "
+        "`results/` are the record; `pipelines/aggregate.py` builds the tables and figures from them."
+    )
+
+
+def mlflow_lines(tracking_uri: str, experiment_id: str | None) -> list[str]:
+    """How to open the experiment's runs in MLflow's UI."""
+    backend = tracking_uri if tracking_uri.startswith("sqlite:") else None
+    lines = []
+    if backend:
+        lines.append(f"MLflow: mlflow ui --backend-store-uri {backend} --port 5000")
+        base = "http://127.0.0.1:5000"
+    else:
+        lines.append(f"MLflow: the tracking server {tracking_uri}")
+        base = tracking_uri.rstrip("/")
+    if experiment_id is not None:
+        lines.append(f"        {base}/#/experiments/{experiment_id}?workflowType=machine_learning")
+    return lines
+
+
+@dataclass
+class Tally:
+    """What happened to the planned trials, read from the results (the one completeness rule)."""
+
+    planned: list[str]
+    before: set[str]
+    complete: set[str] = field(default_factory=set)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def count(self, results_root: Path, failed: list[tuple[str, str]]) -> Tally:
+        self.complete = completed_trials(results_root) & set(self.planned)
+        self.failed = failed
+        return self
+
+    @property
+    def not_run(self) -> int:
+        return len(self.planned) - len(self.complete) - len(self.failed)
+
+    def line(self) -> str:
+        already = len(self.before & self.complete)
+        return (f"{len(self.complete)} finished ({already} already done), {len(self.failed)} failed, "
+                f"{max(self.not_run, 0)} not run of {len(self.planned)} planned")
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop = StopSignals().install()
     args = parse_args(argv)
     name = args.name or (args.trials_file.stem if args.trials_file else args.preset)
     preset = "custom" if args.trials_file else args.preset
     storage = Path(args.storage).expanduser().resolve()
     experiment_dir = storage / name
     try:
+        validate_name(name)
         trials = planned_trials(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_manifest(experiment_dir, preset, name, trials)
-    print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
-    tracking_uri = args.tracking_uri or default_tracking_uri(storage)
-    from pipelines.tune_driver import connect, run_tune  # the one module that drives Ray Tune
+    try:
+        with experiment_lock(experiment_dir, " ".join(sys.argv)) as previous:
+            if previous.get("pid"):
+                print(f"taking over the lock of a driver that is no longer running ({describe_holder(previous)})",
+                      flush=True)
+            return run_experiment(args, stop, name, preset, storage, experiment_dir, trials)
+    except LockHeld as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Interrupted as interrupt:  # a signal outside the experiment's own handling, or a second one
+        print(f"interrupted by {signal.Signals(interrupt.signum).name}: stopped at once; run the same command "
+              "again to resume", file=sys.stderr)
+        return interrupt.exit_code
 
-    # MLflow's first connection (the schema migrations of a new SQLite store: seconds of CPU) runs in
-    # the background while the datasets are prepared and Ray starts (which mostly waits for its processes).
-    with ThreadPoolExecutor(max_workers=1) as background:
-        opening = background.submit(open_tracking, tracking_uri, name, storage)
-        try:
-            prepare_datasets(trials)
-        except DataError as error:
-            opening.result()
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        connect(args.local_cpus, args.cpus_per_trial)
-        tracker, experiment_id = opening.result()
+
+def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Path, experiment_dir: Path,
+                   trials: list[dict]) -> int:
+    """Everything after the lock: manifest, data, tracking, Ray, Tune, and the truthful summary."""
+    planned = write_manifest(experiment_dir, preset, name, trials)
+    results_root = experiment_dir / "results"
+    tally = Tally(planned, completed_trials(results_root) & set(planned))
+    print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
+    tracking_uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(storage)
     commit = git_commit()
-    parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
-    context = MatrixContext(
-        experiment=name,
-        preset=preset,
-        results_root=str(experiment_dir / "results"),
-        trials_root=str(experiment_dir / "trials"),
-        tracking_uri=tracking_uri,
-        mlflow_experiment_id=experiment_id,
-        parent_run_id=parent_id,
-        git_commit=commit,
-        cpus_per_trial=args.cpus_per_trial,
-    )
+    tracker = experiment_id = parent_id = None
+    try:
+        if (store := sqlite_path(tracking_uri)) is not None and store.exists():
+            prepare_store(tracking_uri)  # a broken store is reported before any work starts (a quick check)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     try:
-        outcome = run_tune(trials, context, experiment_dir, args)
+        from pipelines.tune_driver import (  # the one module that drives Ray Tune
+            connect,
+            run_tune,
+            shutdown,
+            unreachable_from_workers,
+        )
+
+        # MLflow's first connection (the schema migrations of a new SQLite store: seconds of CPU) runs in the
+        # background while the datasets are prepared and Ray starts (which mostly waits for its processes).
+        with ThreadPoolExecutor(max_workers=1) as background:
+            note = experiment_note(name, preset, commit, len(trials))
+            opening = background.submit(open_tracking, tracking_uri, name, storage, note)
+            try:
+                prepare_datasets(trials)
+            except DataError as error:
+                _settle(opening)
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            except BaseException:
+                _settle(opening)
+                raise
+            connect(args.local_cpus, args.cpus_per_trial)
+            stop.install()  # ray.init sets a SIGTERM handler of its own
+            if (problem := unreachable_from_workers(tracking_uri)) is not None:
+                _settle(opening)
+                print(f"error: {problem}", file=sys.stderr)
+                return 2
+            try:
+                tracker, experiment_id = opening.result()
+            except StoreError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+        parent_id = tracker.start_parent(experiment_id, name, {"preset": preset, "git_commit": commit})
+        context = MatrixContext(
+            experiment=name,
+            preset=preset,
+            results_root=str(results_root),
+            trials_root=str(experiment_dir / "trials"),
+            tracking_uri=tracking_uri,
+            mlflow_experiment_id=experiment_id,
+            parent_run_id=parent_id,
+            git_commit=commit,
+            cpus_per_trial=args.cpus_per_trial,
+        )
+        with stop.tuning():
+            outcome = run_tune(trials, context, experiment_dir, args)
+        tally.count(results_root, outcome.failed)
+    except Interrupted:
+        tally.count(results_root, [])
     except BaseException:
-        tracker.finish(parent_id, failed=True)
+        if tracker is not None and parent_id is not None:
+            tracker.kill_running_children(experiment_id, parent_id)
+            tracker.finish(parent_id, failed=True)
         raise
-    tracker.finish(parent_id, failed=bool(outcome.failed))
+    finally:
+        if "pipelines.tune_driver" in sys.modules:
+            shutdown()  # a local Ray's processes end with the driver, whatever ended it
     elapsed = time.perf_counter() - start
-    print(
-        f"done: {outcome.finished} finished ({outcome.skipped} already done), {len(outcome.failed)} failed, "
-        f"{elapsed:.0f} s wall; results in {experiment_dir / 'results'}",
-        flush=True,
-    )
-    for label, error in outcome.failed:
+    complete = len(tally.complete) == len(planned)
+    if tracker is not None and parent_id is not None:
+        tracker.kill_running_children(experiment_id, parent_id)
+        status = "KILLED" if stop.received else ("FINISHED" if complete else "FAILED")
+        tracker.finish(parent_id, status=status)
+    if stop.received:
+        killed = "; the MLflow parent run is KILLED" if parent_id is not None else ""
+        print(f"interrupted by {stop.name}: {tally.line()}, {elapsed:.0f} s wall{killed}; "
+              "run the same command again to resume", flush=True)
+    else:
+        print(f"done: {tally.line()}, {elapsed:.0f} s wall; results in {results_root}", flush=True)
+    for line in mlflow_lines(tracking_uri, experiment_id):
+        print(line, flush=True)
+    for label, error in tally.failed:
         print(f"FAILED {label}: {error}", file=sys.stderr)
-    return 1 if outcome.failed else 0
+    if stop.received:
+        return stop.exit_code
+    return 0 if complete else 1
+
+
+def _settle(future) -> None:
+    """Wait for a background task, keeping its error (it is reported where its result is used)."""
+    try:
+        future.result()
+    except Exception:
+        pass
+
+
+def validate_name(name: str) -> None:
+    """An experiment name is one path component of letters, digits and . _ - (it names a directory)."""
+    if not NAME_PATTERN.fullmatch(name) or name in (".", ".."):
+        raise ConfigError(f"--name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+                          "(one directory name, not a path)")
 
 
 if __name__ == "__main__":

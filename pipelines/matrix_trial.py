@@ -61,8 +61,10 @@ def headline(metrics: list[dict]) -> dict[str, float]:
 
 
 def run_matrix_trial(config: dict) -> None:
-    """The Tune trainable: config = {"flat": a preset's trial, "context": MatrixContext.as_dict()}."""
-    import torch
+    """The Tune trainable: config = {"flat": a preset's trial, "context": MatrixContext.as_dict()}.
+
+    Torch's thread count is the trial's own `threads` (run_trial and mechanism_tables set it), not the
+    trial's CPU share: the same config gives the same numbers here and in run_trial.py."""
     from ray import tune
 
     from mopjepa.config import MECHANISM_TASK, TrialConfig
@@ -72,7 +74,6 @@ def run_matrix_trial(config: dict) -> None:
     flat, studies = split_studies(config["flat"])
     cfg = TrialConfig.from_flat(flat)
     identity = trial_id(cfg)
-    torch.set_num_threads(max(1, context.cpus_per_trial))
     if cfg.data.task == MECHANISM_TASK:
         tune.report(run_mechanism_cell(flat, studies, cfg, identity, context))
         return
@@ -123,12 +124,13 @@ def run_matrix_trial(config: dict) -> None:
         edges = trial_file(Path(context.results_root), "edges", cfg.data.task, cfg.arm, identity)
         if edges.exists():
             tracker.log_artifact(run_id, edges)
-        # The metrics table marks the trial complete: it is written only once lineage is logged too.
+        # The metrics table marks the trial complete: it is written last, once its run is FINISHED (a kill in
+        # between reruns the trial, which logs only what its run lacks).
+        tracker.finish(run_id)
         write_trial_tables(Path(context.results_root), final, lineage.columns(cfg))
     except BaseException:
         tracker.finish(run_id, failed=True)
         raise
-    tracker.finish(run_id)
     tune.report(
         {**headline(summary.metrics), "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
     )
@@ -153,11 +155,11 @@ def run_mechanism_cell(flat: dict, studies: tuple[str, ...], cfg, identity: str,
         tables, lineage = mechanism_tables(flat, context.git_commit, studies=studies)
         rows = tables["mechanism"]
         tracker.log_metrics(run_id, [(metric_key("mechanism", row), row["value"], 0) for row in rows])
+        tracker.finish(run_id)
         write_trial_tables(Path(context.results_root), tables, {**lineage, "experiment": context.experiment})
     except BaseException:
         tracker.finish(run_id, failed=True)
         raise
-    tracker.finish(run_id)
     coverage = {f"coverage_M{row['key']}": row["value"] for row in rows if row["metric"] == "coverage"}
     return {**coverage, "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
 

@@ -23,31 +23,28 @@ import pandas as pd  # noqa: E402
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables  # noqa: E402
+from mopjepa.seeding import torch_threads  # noqa: E402
 from pipelines.common import git_commit, parse_config_overrides  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
-def mechanism_tables(
-    flat: dict, commit: str = "unknown", threads: int = 0, studies: tuple[str, ...] = ()
-) -> tuple[dict, dict]:
-    """Run one branch-sweep trial: (its tables {"training", "mechanism"}, the lineage columns)."""
-    import torch
-
+def mechanism_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """Run one branch-sweep trial (on its config's `threads` torch threads): (its tables {"training",
+    "mechanism"}, the lineage columns)."""
     from mopjepa.mechanism import run_mechanism_trial
 
-    if threads:
-        torch.set_num_threads(threads)
     cfg = TrialConfig.from_flat(flat)
-    summary = run_mechanism_trial(cfg)
+    with torch_threads(cfg.train.threads):
+        summary = run_mechanism_trial(cfg)
     lineage = Lineage(trial_id(cfg), "mechanism", "generated", summary.data_hash, commit, studies).columns(cfg)
     return {"training": summary.training, "mechanism": summary.rows}, lineage
 
 
-def run_one(entry: dict, root: Path, commit: str = "unknown", threads: int = 0) -> list[dict]:
+def run_one(entry: dict, root: Path, commit: str = "unknown") -> list[dict]:
     """Run one planned branch-sweep trial (flat config + studies) and write its tables under `root`;
     returns its rows."""
     flat, studies = split_studies(entry)
-    tables, lineage = mechanism_tables(flat, commit, threads, studies)
+    tables, lineage = mechanism_tables(flat, commit, studies)
     write_trial_tables(root, tables, lineage)
     return [{**row, "arm": lineage["arm"], "seed": lineage["seed"]} for row in tables["mechanism"]]
 
@@ -59,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arms", default="dense,mdn,mop", help="arms (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=len(sweep.SEEDS), help="seeds 0..N-1 (default: %(default)s)")
     parser.add_argument("--steps", type=int, help=f"training steps (default: {sweep.BUDGET['steps']})")
-    parser.add_argument("--workers", type=int, default=1, help="parallel trials, one thread each (default: 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="parallel trials, each on its config's --threads (default: 1)")
     args, extra = parser.parse_known_args(argv)
     try:
         modes = [int(m) for m in args.modes.split(",") if m]
@@ -82,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(run_one, flat, root, commit, 1) for flat in trials]
+            futures = [pool.submit(run_one, flat, root, commit) for flat in trials]
             for done, future in enumerate(futures, 1):
                 rows += future.result()
                 print(f"  {done}/{len(trials)} trials done", flush=True)

@@ -37,13 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", default="mop", help="predictor arm (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
     parser.add_argument("--out", default="results/single", help="output directory (default: %(default)s)")
-    parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")
+    parser.add_argument("--no-download", "--no_download", action="store_true",
+                        help="never try OGBench's download server")
     args, extra = parser.parse_known_args(argv)
 
     try:
-        flat = {"task": args.task, "arm": args.arm, "seed": args.seed, **parse_config_overrides(args.arm, extra)}
+        overrides = parse_config_overrides(args.arm, extra)
+        for key, option in (("download", "--no-download"), ("dataset_dir", "--dataset-dir")):
+            if key in overrides:
+                raise ConfigError(f"--{key} is set by {option}; give it once, as {option}")
+        flat = {"task": args.task, "arm": args.arm, "seed": args.seed, **overrides}
         if args.steps is not None:
             flat["steps"] = args.steps
         flat.update(dataset_dir=str(Path(args.dataset_dir).expanduser()), download=not args.no_download)
@@ -66,9 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps "
         f"({task.data_source} data {task.data_hash[:12]})"
     )
-    with tqdm_progress("training", unit="step") as progress:
-        hooks = TrialHooks(on_train_metrics=lambda step, _: progress(step, cfg.train.steps))
-        summary = run_trial(cfg, task, workdir=out / "trials" / identity, hooks=hooks)
+    try:
+        with tqdm_progress("training", unit="step") as progress:
+            hooks = TrialHooks(on_train_metrics=lambda step, _: progress(step, cfg.train.steps))
+            summary = run_trial(cfg, task, workdir=out / "trials" / identity, hooks=hooks)
+    except DataError as error:  # e.g. observations outside the maze's free cells
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     lineage = Lineage(identity, "single", task.data_source, task.data_hash, git_commit()).columns(cfg)
     write_trial_tables(out / "results", summary_tables(summary), lineage)
     print_summary(summary.metrics)

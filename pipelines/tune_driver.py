@@ -67,8 +67,18 @@ def _first_line(error_file: str | None) -> str:
     return lines[-1] if lines else "unknown error"
 
 
+def driver_environment(environ) -> None:
+    """Ray usage statistics off unless the user turned them on; Tune leaves SIGINT to the driver."""
+    environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+
+
 def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
-    """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here."""
+    """Join the cluster of `ray job submit` (RAY_ADDRESS) or a running local head; else start Ray here.
+
+    Ray's usage statistics stay off unless RAY_USAGE_STATS_ENABLED=1 is set; Tune's own SIGINT handler
+    is off because the driver's (pipelines/stopping.py) forwards the signal to Tune itself."""
+    driver_environment(os.environ)
     if ray.is_initialized():
         return
     if "RAY_ADDRESS" in os.environ and local_cpus is None:
@@ -80,6 +90,28 @@ def connect(local_cpus: int | None, cpus_per_trial: int) -> None:
         ray.init(address="local", num_cpus=local_cpus, runtime_env={"env_vars": env}, include_dashboard=False)
     else:
         ray.init(runtime_env={"env_vars": env})
+
+
+def unreachable_from_workers(tracking_uri: str) -> str | None:
+    """Why the trials on other nodes could not log to `tracking_uri` (a loopback server address on a
+    cluster of several nodes: each worker would read it as itself), or None."""
+    from urllib.parse import urlparse
+
+    host = urlparse(tracking_uri).hostname or ""
+    if not tracking_uri.startswith("http") or host not in ("127.0.0.1", "localhost", "0.0.0.0", "::1"):
+        return None
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    if len(nodes) <= 1:
+        return None
+    return (f"--tracking-uri {tracking_uri} names this machine, but the cluster has {len(nodes)} nodes and each "
+            "worker would read it as itself; give the head's address the workers reach (e.g. "
+            "http://<head private IP>:5000; cluster/ray-cluster.yaml exports it as MLFLOW_TRACKING_URI)")
+
+
+def shutdown() -> None:
+    """Disconnect from Ray; a Ray this driver started (a local one) stops with all its processes."""
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args) -> Outcome:

@@ -78,3 +78,35 @@ def test_the_analysis_module_imports_no_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[1])
     assert result.stdout.strip() == "False"
+
+
+def test_fig2_shows_one_trial_per_panel_the_main_configuration_at_one_seed(results, tmp_path):
+    """Copies of the real mop trial's rows as a second seed and as an ablation (lam_route) must not be overlaid."""
+    from mopjepa.results import read_table
+
+    base = {**TINY, "arm": "mop", "K": 4}
+    main0 = trial_id(TrialConfig.from_flat(base))
+    dense0 = trial_id(TrialConfig.from_flat({**TINY, "arm": "dense"}))
+    root = tmp_path / "results"
+    for table in ("metrics", "beliefs"):
+        for flat in ({"arm": "dense"}, base, {**base, "seed": 1}, {**base, "lam_route": 0.5}):
+            cfg = TrialConfig.from_flat({**TINY, **flat})
+            source = dense0 if cfg.arm == "dense" else main0
+            rows = read_table(results, table, ds_field_is(source)).to_dict("records")
+            schema = set(table_columns(table))
+            lineage = Lineage(trial_id(cfg), "test", "regenerated", "h", "abc").columns(cfg)
+            write_trial_rows(root, table, [{k: v for k, v in row.items() if k in schema} for row in rows], lineage)
+    assert mechanism.figure_trials(root) == {TELEPORT: {"dense": dense0, "mop": main0}}
+    assert f"beliefs_{TELEPORT}.png" in [path.name for path in mechanism.render(root, tmp_path / "figures")]
+
+
+def ds_field_is(trial: str):
+    import pyarrow.dataset as ds
+
+    return ds.field("trial_id") == trial
+
+
+def table_columns(table: str) -> list[str]:
+    from mopjepa.results.schema import TABLE_COLUMNS
+
+    return list(TABLE_COLUMNS[table])

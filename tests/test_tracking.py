@@ -79,3 +79,29 @@ def test_a_rerun_with_other_runtime_keys_reuses_its_run_and_updates_only_tags(tm
     run = MlflowClient(uri).get_run(run_id)
     assert "device" not in run.data.params and run.data.params["steps"] == "20000"
     assert run.data.tags["runtime.device"] == "cpu" and run.data.tags["runtime.dataset_dir"] == "/elsewhere"
+
+
+def test_a_rerun_trial_logs_its_curve_once(tmp_path):
+    uri = default_tracking_uri(tmp_path)
+    tracker = Tracker(uri, "exp")
+    experiment_id = tracker.ensure_experiment()
+    parent = tracker.start_parent(experiment_id, "exp", {})
+    curve = [("train/loss", 1.0 / (step + 1), step) for step in range(0, 100, 10)]
+    for attempt in range(2):  # the first attempt was killed after logging part of its curve
+        run = tracker.start_trial(experiment_id, parent, "abc", "run", {})
+        tracker.log_metrics(run, curve[:4] if attempt == 0 else curve)
+        tracker.log_metrics(run, [("eval/plan_all", 0.5, 0)])
+    history = MlflowClient(uri).get_metric_history(run, "train/loss")
+    assert sorted(m.step for m in history) == [step for _, _, step in curve]
+    assert len(MlflowClient(uri).get_metric_history(run, "eval/plan_all")) == 1
+
+
+def test_experiments_open_on_their_runs_with_a_description(tmp_path):
+    uri = default_tracking_uri(tmp_path)
+    tracker = Tracker(uri, "exp")
+    experiment_id = tracker.ensure_experiment(tmp_path / "mlartifacts", note="preset `smoke`, commit `abc`")
+    tags = MlflowClient(uri).get_experiment(experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert tags["mlflow.note.content"] == "preset `smoke`, commit `abc`"
+    assert Tracker(uri, "exp").ensure_experiment() == experiment_id  # an existing experiment keeps its note
+    assert MlflowClient(uri).get_experiment(experiment_id).tags["mlflow.note.content"].startswith("preset")

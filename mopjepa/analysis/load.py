@@ -3,9 +3,10 @@
     EXP/manifest.json                                   the planned trials (absent for single trials)
     EXP/results/<table>/task=<task>/arm=<arm>/<id>.parquet
 
-Only Parquet and JSON are read; nothing here needs torch, Ray or a tracking server. A trial is
-complete when its final table exists (metrics, or mechanism for
-branch-sweep trials; written last); planned trials without one are missing.
+Only Parquet and JSON are read; nothing here needs torch, Ray or a tracking server. Which trials
+are complete is decided by the one rule of mopjepa.results (`trial_states`: the final table, metrics
+or mechanism, exists and reads back); every other trial, planned or found on disk, is listed with its
+state (missing, partial, unreadable), and no table or figure reads its rows.
 """
 
 from __future__ import annotations
@@ -17,20 +18,26 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from mopjepa.results import completed_trials, read_table
+from mopjepa.results import COMPLETE, MISSING, read_table, trial_states
 
 LINEAGE_FIELDS = ("git_commit", "data_source", "data_hash", "schema_version")
 
 
 @dataclass(frozen=True)
 class MissingTrial:
+    """A trial that is not complete: planned and never written, or partial, or unreadable."""
+
     trial_id: str
     flat: dict
+    state: str = MISSING
+    """missing, partial or unreadable (mopjepa.results.TRIAL_STATES)."""
 
     def describe(self) -> str:
+        if not self.flat:
+            return f"{self.trial_id}: {self.state} (not in manifest.json)"
         keys = ", ".join(f"{k}={v}" for k, v in self.flat.items() if k not in ("task", "arm", "seed"))
         head = f"{self.trial_id}: {self.flat.get('arm', '?')} on {self.flat.get('task', '?')}"
-        return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "")
+        return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "") + f": {self.state}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,12 @@ class ExperimentResults:
     manifest: dict | None
     """manifest.json as written by the matrix driver, or None."""
     missing: list[MissingTrial] = field(default_factory=list)
-    """Planned trials without a metrics file."""
+    """Every trial that is not complete: planned ones (in the manifest's order), then others found on disk."""
+
+    @property
+    def complete(self) -> bool:
+        """True only when the planned trials are known and every one of them is complete."""
+        return self.manifest is not None and not self.missing
 
     @property
     def name(self) -> str:
@@ -88,12 +100,11 @@ def load_experiment(root: Path) -> ExperimentResults:
     results = root / "results"
     if not results.is_dir() and manifest is None:
         raise FileNotFoundError(f"{root} has neither results/ nor manifest.json: not an experiment directory")
-    metrics = read_table(results, "metrics")
-    done = completed_trials(results)
-    missing = []
-    for trial in (manifest or {}).get("trials", []):
-        if trial["trial_id"] not in done:
-            missing.append(MissingTrial(trial["trial_id"], dict(trial.get("flat", {}))))
+    metrics = read_table(results, "metrics")  # complete trials only
+    planned = {trial["trial_id"]: dict(trial.get("flat", {})) for trial in (manifest or {}).get("trials", [])}
+    states = trial_states(results, planned)
+    missing = [MissingTrial(trial, planned.get(trial, {}), state)
+               for trial, state in states.items() if state != COMPLETE]
     return ExperimentResults(root=root, metrics=metrics, manifest=manifest, missing=missing)
 
 

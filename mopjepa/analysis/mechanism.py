@@ -5,19 +5,23 @@
                                      arm, Prop. 1's similarity to the conditional mean, router error
         threshold_sweep_<task>.png   gated cov_r, cov_p, transition precision and coverage under
                                      permuted contexts vs the gate threshold t, per arm
-        beliefs_<task>.png           Fig. 2: two-step beliefs at the 3 cells with most two-step modes
+        beliefs_<task>.png           Fig. 2: two-step beliefs at the 3 cells with most two-step modes,
+                                     one trial per panel: each arm's main configuration at one seed
     tables(results_root) -> {"mechanism_sweep": DataFrame, "threshold_sweep": DataFrame}
         mean, std and seed count per (arm, M) and per (task, arm, t)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mopjepa.analysis import selection
+from mopjepa.config import MECHANISM_TASK
 from mopjepa.config.arms import arm_colour
 from mopjepa.results import read_table
 
@@ -69,8 +73,8 @@ def tables(results_root: Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def render(results_root: Path, out_dir: Path) -> list[Path]:
-    """Every figure there is data for, as PNGs in out_dir."""
+def render(results_root: Path, out_dir: Path, main_trials: Mapping[str, Iterable[str]] | None = None) -> list[Path]:
+    """Every figure there is data for, as PNGs in out_dir (Fig. 2 from `figure_trials`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -81,9 +85,37 @@ def render(results_root: Path, out_dir: Path) -> list[Path]:
     for task, rows in threshold.groupby("task", observed=True):
         paths.append(_save(threshold_figure(rows, str(task)), out_dir / f"threshold_sweep_{task}.png"))
     beliefs = read_table(results_root, "beliefs")
+    shown = figure_trials(results_root, main_trials)
     for task, rows in beliefs.groupby("task", observed=True):
-        paths.append(_save(beliefs_figure(rows, str(task)), out_dir / f"beliefs_{task}.png"))
+        chosen = set(shown.get(str(task), {}).values())
+        rows = rows[rows.trial_id.isin(chosen)]
+        if not rows.empty:
+            paths.append(_save(beliefs_figure(rows, str(task)), out_dir / f"beliefs_{task}.png"))
     return paths
+
+
+def figure_trials(results_root: Path, main_trials: Mapping[str, Iterable[str]] | None = None) -> dict[str, dict]:
+    """Fig. 2's trials: task -> {arm: trial id}, one trial per panel, the arm's main configuration
+    (mopjepa.analysis.selection, from the complete trials unless `main_trials` gives arm -> its trial ids)
+    at the lowest seed every shown arm has on that task (else each arm's lowest)."""
+    metrics = read_table(results_root, "metrics")
+    if metrics.empty:
+        return {}
+    trials = metrics.drop(columns=["metric", "key", "value"]).drop_duplicates("trial_id")
+    if main_trials is None:
+        main_trials = {arm: group.trial_ids for arm, group in selection.select(trials).main.items()}
+    main = {trial: arm for arm, ids in main_trials.items() for trial in ids}
+    trials = trials[trials.trial_id.isin(set(main)) & (trials.task != MECHANISM_TASK)]
+    chosen: dict[str, dict] = {}
+    for task, rows in trials.groupby("task", observed=True):
+        seeds = [set(group.seed) for _, group in rows.groupby("arm", observed=True)]
+        common = set.intersection(*seeds) if seeds else set()
+        picks = {}
+        for arm, group in rows.groupby("arm", observed=True):
+            seed = min(common) if common else group.seed.min()
+            picks[str(arm)] = sorted(group[group.seed == seed].trial_id)[0]
+        chosen[str(task)] = picks
+    return chosen
 
 
 def _save(figure: Figure, path: Path) -> Path:

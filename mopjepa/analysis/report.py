@@ -70,7 +70,7 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
     report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
     report.claims = claims.claims_markdown(claims.verdicts(inputs, curves))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
-    add_mechanism(report, experiment.root / "results", out)
+    add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
     out.mkdir(parents=True, exist_ok=True)
     (out / "claims.md").write_text(f"# The paper's claims: experiment `{experiment.name}`\n\n" + report.claims)
     markdown = page_markdown(report, chosen)
@@ -82,13 +82,15 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
 MECHANISM_CAPTIONS = {
     "mechanism_sweep": "Fig. 4 (middle): gated mode coverage vs the number of successor modes M (branch sweep)",
     "threshold_sweep": "Gate-threshold sweep: gated cov_r, precision and shuffle vs t",
-    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes",
+    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes (one trial per "
+               "panel: each arm's main configuration, at the seed in the figure's title)",
 }
 
 
-def add_mechanism(report: Report, results: Path, out: Path) -> None:
-    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present."""
-    for path in mechanism.render(results, out / "figures"):
+def add_mechanism(report: Report, results: Path, out: Path, main_trials: dict | None = None) -> None:
+    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present;
+    Fig. 2 shows the trials of the arms' main configurations (`main_trials`: arm -> trial ids)."""
+    for path in mechanism.render(results, out / "figures", main_trials):
         prefix = next(p for p in MECHANISM_CAPTIONS if path.stem.startswith(p))
         task = path.stem.removeprefix(prefix).strip("_")
         caption = MECHANISM_CAPTIONS[prefix] + (f" ({task})" if task else "")
@@ -121,6 +123,13 @@ def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _state_counts(experiment: ExperimentResults) -> str:
+    counts: dict[str, int] = {}
+    for trial in experiment.missing:
+        counts[trial.state] = counts.get(trial.state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
 def page_markdown(report: Report, chosen: selection.Selection) -> str:
     experiment = report.experiment
     manifest = experiment.manifest
@@ -129,13 +138,14 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
     lines.append(f"Directory: `{experiment.root}`; preset: `{manifest.get('preset', '?') if manifest else 'none'}`; "
                  f"completed trials: {len(experiment.trial_ids)}"
                  + (f" of {planned} planned" if planned is not None else " (no manifest.json: nothing planned)"))
-    lines += ["", "## Missing trials", ""]
+    lines += ["", "## Incomplete trials", ""]
     if manifest is None:
-        lines.append("No manifest.json: the planned trials are unknown.")
+        lines.append("No manifest.json: the planned trials are unknown. So the experiment is not known to be complete.")
     elif not experiment.missing:
-        lines.append("None: every planned trial has its metrics file.")
-    else:
-        lines.append(f"{len(experiment.missing)} planned trial(s) have no metrics file:")
+        lines.append(f"None: all {planned} planned trials are complete.")
+    if experiment.missing:
+        lines.append(f"{len(experiment.missing)} trial(s) are not complete ({_state_counts(experiment)}); "
+                     "no table or figure reads their rows:")
         lines += [f"- {trial.describe()}" for trial in experiment.missing]
     lines += ["", "## Which trials feed the tables", "", _rule_text(), ""]
     lines += [f"- main configuration of {arm}: `{group.label}` ({len(group.trial_ids)} trials on "
@@ -173,7 +183,7 @@ def page_html(report: Report, chosen: selection.Selection) -> str:
     """A self-contained HTML rendering of the page (tables as <pre>, figures as <img>)."""
     body = [f"<h1>Report: experiment {html.escape(report.experiment.name)}</h1>"]
     missing = report.experiment.missing
-    body.append(f"<h2>Missing trials ({len(missing)})</h2><ul>"
+    body.append(f"<h2>Incomplete trials ({len(missing)})</h2><ul>"
                 + "".join(f"<li>{html.escape(t.describe())}</li>" for t in missing) + "</ul>")
     body.append("<h2>Selection rule</h2><pre>" + html.escape(_rule_text()) + "</pre><ul>"
                 + "".join(f"<li>{html.escape(a)}: {html.escape(g.label)}</li>" for a, g in sorted(chosen.main.items()))

@@ -11,8 +11,8 @@
 
 Observations are raw, as the environment gives them (a model standardizes them itself). Every
 answer is validated before anything reads it: a wrong type, shape, K = 0, a non-finite or zero-norm
-latent, or a weight outside [0, 1] raises ModelOutputError naming the function, what was expected
-and what came back.
+latent, a latent too large to normalize in its dtype, or a weight outside [0, 1] raises
+ModelOutputError naming the function, what was expected and what came back.
 """
 
 from __future__ import annotations
@@ -123,6 +123,17 @@ def _check_latents(name: str, latents: np.ndarray) -> None:
     bad = ~np.isfinite(latents)
     if bad.any():
         raise ModelOutputError(f"{name} returned {int(bad.sum())} non-finite latent entries (NaN or inf)")
+    # Latents are compared by direction: each is divided by its norm, whose squares must not overflow.
+    dtype = latents.dtype if np.issubdtype(latents.dtype, np.floating) else np.dtype(np.float64)
+    limit = float(np.sqrt(np.finfo(dtype).max / latents.shape[-1]) / 10)
+    largest = float(np.abs(latents).max()) if latents.size else 0.0
+    if largest > limit:
+        raise ModelOutputError(
+            f"{name} returned latent entries up to {largest:.3g} in magnitude; {dtype} latents of dimension "
+            f"{latents.shape[-1]} must stay below {limit:.3g} (their norm would overflow when they are normalized); "
+            "scale them down (only a latent's direction matters)"
+            + (" or return float64" if dtype != np.float64 else "")
+        )
     norms = np.linalg.norm(latents, axis=-1)
     if (norms < _MIN_NORM).any():
         raise ModelOutputError(f"{name} returned {int((norms < _MIN_NORM).sum())} zero latents: a latent needs "

@@ -36,10 +36,24 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 info.external_attr = 0o644 << 16
                 with archive.open(info, "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+        os.chmod(temporary, public_mode())  # mkstemp makes 0600 files; shared caches need the umask's mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def public_mode() -> int:
+    """0666 less the process's umask: the mode open() would give a new file."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it (and set it straight back)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def ensure_writable_dir(directory: Path) -> None:
@@ -58,8 +72,10 @@ def ensure_writable_dir(directory: Path) -> None:
         )
 
 
-def validate_npz(path: Path, obs_dim: int | None = None) -> None:
-    """Check that `path` is a readable OGBench dataset file, before any loader touches it."""
+def validate_npz(path: Path, obs_dim: int | None = None, episode_length: int | None = None) -> None:
+    """Check that `path` is a readable OGBench dataset file, before any loader touches it; with
+    `episode_length` (the recipe's steps per episode), also that its trajectories end where the recipe
+    says: `terminals` set at the last step of every episode and nowhere else."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as file:
@@ -92,6 +108,23 @@ def validate_npz(path: Path, obs_dim: int | None = None) -> None:
         )
     if not np.all(np.isfinite(observations)):
         raise DataError(f"dataset file {str(path)!r}: observations contain NaN or inf")
+    if episode_length is not None:
+        check_terminals(path, np.asarray(terminals).astype(bool), episode_length)
+
+
+def check_terminals(path: Path, terminals: np.ndarray, episode_length: int) -> None:
+    """[T] terminals must be True exactly at steps L-1, 2L-1, ... of T = n * L steps (L = episode_length)."""
+    expected = np.zeros(len(terminals), dtype=bool)
+    expected[episode_length - 1 :: episode_length] = True
+    if len(terminals) % episode_length == 0 and np.array_equal(terminals, expected):
+        return
+    ends = np.flatnonzero(terminals)
+    found = f"{len(ends)} trajectory ends" + (f" (first at step {ends[0]})" if len(ends) else "")
+    raise DataError(
+        f"dataset file {str(path)!r}: `terminals` mark {found} in {len(terminals)} steps, but the recipe's "
+        f"episodes are {episode_length} steps long (an end at every {episode_length}th step, nowhere else); "
+        "trajectories would be cut in the wrong places: delete the file and regenerate or download it again"
+    )
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -152,7 +152,7 @@ def _load(name: DatasetName, train_path: Path, val_path: Path, source: str) -> T
         env.close()
     splits = []
     for path in (train_path, val_path):
-        validate_npz(path, obs_dim)
+        validate_npz(path, obs_dim, episode_length=name.recipe()[1])
         raw = ogbench.load_dataset(str(path), compact_dataset=True)
         splits.append(
             Split(

@@ -1,10 +1,27 @@
 """Result rows and their Parquet tables (no torch, no Ray): the contract read by analysis."""
 
-from mopjepa.results.parquet import completed_trials, read_table, trial_file, write_trial_rows, write_trial_tables
+from mopjepa.results.parquet import (
+    COMPLETE,
+    MISSING,
+    PARTIAL,
+    TRIAL_STATES,
+    UNREADABLE,
+    completed_trials,
+    read_table,
+    trial_file,
+    trial_states,
+    write_trial_rows,
+    write_trial_tables,
+)
 from mopjepa.results.schema import SCHEMA_VERSION, TABLES, Lineage, table_schema, trial_id
 from mopjepa.results.studies import STUDIES, STUDIES_KEY, parse_studies, split_studies, tagged
 
 __all__ = [
+    "COMPLETE",
+    "MISSING",
+    "PARTIAL",
+    "TRIAL_STATES",
+    "UNREADABLE",
     "SCHEMA_VERSION",
     "STUDIES",
     "STUDIES_KEY",
@@ -18,6 +35,7 @@ __all__ = [
     "tagged",
     "trial_file",
     "trial_id",
+    "trial_states",
     "write_trial_rows",
     "write_trial_tables",
 ]

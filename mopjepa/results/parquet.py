@@ -3,14 +3,21 @@
     <root>/<table>/task=<task>/arm=<arm>/<trial_id>.parquet
 
 A trial that runs again replaces its own files, so re-running never duplicates rows. The metrics
-file is written last: its presence marks the trial as complete.
+file (the mechanism file for branch-sweep trials) is written last. The one completeness rule, used by
+every reader of results (the driver's summary, the report, every table and figure): a trial is
+complete when that final file exists and reads back as Parquet with rows (`trial_states`);
+`read_table` returns the rows of complete trials only, so a killed trial's leftover tables and a
+truncated file never reach a table or a figure.
+
+Files are written with the permissions of the process's umask (0666 & ~umask), like any other file
+the user creates, so that results on shared storage stay readable by the group.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from mopjepa.data.npzio import public_mode
 from mopjepa.results.schema import PARTITION_COLUMNS, table_schema
 
 _PARTITIONING = ds.partitioning(pa.schema([(c, pa.string()) for c in PARTITION_COLUMNS]), flavor="hive")
@@ -48,6 +56,7 @@ def write_trial_rows(root: Path, table: str, rows: Sequence[dict[str, Any]], lin
     os.close(handle)
     try:
         pq.write_table(arrow, temporary)
+        os.chmod(temporary, public_mode())  # mkstemp makes 0600 files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -61,14 +70,23 @@ def write_trial_tables(root: Path, tables: dict[str, Sequence[dict[str, Any]]], 
         write_trial_rows(root, table, tables[table], lineage)
 
 
-def read_table(root: Path, table: str, filter_expression: ds.Expression | None = None) -> pd.DataFrame:
-    """All rows of one table of an experiment (empty, with the right columns, if none were written)."""
+def read_table(
+    root: Path, table: str, filter_expression: ds.Expression | None = None, complete_only: bool = True
+) -> pd.DataFrame:
+    """One table's rows (empty, with the right columns, if none): by default only those of complete trials
+    (`trial_states`), so no reader sees a partial trial."""
     schema = table_schema(table)
     directory = Path(root) / table
     if not directory.exists():
         return schema.empty_table().to_pandas()
+    files = sorted(str(path) for path in directory.glob("task=*/arm=*/*.parquet"))
+    if complete_only:
+        complete = completed_trials(root)
+        files = [path for path in files if Path(path).stem in complete]
+    if not files:
+        return schema.empty_table().to_pandas()
     dataset = ds.dataset(
-        directory, format="parquet", partitioning=_PARTITIONING, schema=schema, exclude_invalid_files=True
+        files, format="parquet", partitioning=_PARTITIONING, partition_base_dir=str(directory), schema=schema
     )
     # Nullable integers keep K = 4 an integer where other arms have no K.
     return dataset.to_table(filter=filter_expression).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
@@ -77,12 +95,40 @@ def read_table(root: Path, table: str, filter_expression: ds.Expression | None =
 FINAL_TABLES = ("metrics", "mechanism")
 """A trial's last-written table: metrics for maze trials, mechanism for branch-sweep trials."""
 
+COMPLETE, PARTIAL, UNREADABLE, MISSING = "complete", "partial", "unreadable", "missing"
+TRIAL_STATES = (COMPLETE, PARTIAL, UNREADABLE, MISSING)
+
+
+def trial_states(root: Path, planned: Iterable[str] = ()) -> dict[str, str]:
+    """The completeness rule: every trial id found under `root` (and every `planned` one) -> its state.
+
+    complete: its final table's file exists and reads back as Parquet with at least one row;
+    unreadable: that file exists but is truncated, corrupt or empty;
+    partial: other tables of the trial exist but no final file (a trial killed part-way);
+    missing: planned, and nothing of it was written.
+    """
+    root = Path(root)
+    states = dict.fromkeys(planned, MISSING)
+    if root.is_dir():
+        for path in root.glob("*/task=*/arm=*/*.parquet"):
+            states.setdefault(path.stem, MISSING)
+            if states[path.stem] == MISSING:
+                states[path.stem] = PARTIAL
+        for table in FINAL_TABLES:
+            for path in (root / table).glob("task=*/arm=*/*.parquet"):
+                readable = _readable(path)
+                if readable or states.get(path.stem) != COMPLETE:
+                    states[path.stem] = COMPLETE if readable else UNREADABLE
+    return states
+
+
+def _readable(path: Path) -> bool:
+    try:
+        return pq.ParquetFile(path).metadata.num_rows > 0
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+
 
 def completed_trials(root: Path) -> set[str]:
-    """Trial ids whose final table exists (it is the last file a trial writes)."""
-    done = set()
-    for table in FINAL_TABLES:
-        directory = Path(root) / table
-        if directory.exists():
-            done |= {path.stem for path in directory.glob("task=*/arm=*/*.parquet")}
-    return done
+    """Ids of the complete trials under `root` (see `trial_states`)."""
+    return {trial for trial, state in trial_states(root).items() if state == COMPLETE}
