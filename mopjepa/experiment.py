@@ -30,7 +30,7 @@ import torch
 from mopjepa.audit import edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
 from mopjepa.config import TrialConfig
 from mopjepa.config.trial import BranchTask, MazeTask
-from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data
+from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data, prepare_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
 from mopjepa.execute import Episode, floor_key, floor_success, run_episodes, serial_map, success_by_task
@@ -260,17 +260,20 @@ def run(
     """One trial of any kind: dispatches on cfg.task. A maze task's data is `data`, or what
     load(name, dataset_dir, data_seed, download) returns; a branch task generates its own."""
     hooks = hooks or TrialHooks()
+    start, cpu_start = time.perf_counter(), time.process_time()
     match cfg.task:
         case BranchTask():
-            summary = run_mechanism_trial(cfg, hooks.on_train_metrics)
+            summary = run_mechanism_trial(cfg, hooks.on_train_metrics)  # its rows carry its seconds (key M)
             tables = {"training": summary.training, "mechanism": summary.rows}
             return TrialOutput(cfg, tables, "mechanism", "generated", summary.data_hash)
-        case MazeTask(name=name):
-            if data is None:
-                data = load(name, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download)
+        case MazeTask():
+            data = data if data is not None else prepare_data(cfg, load=load)
             summary = run_trial(cfg, data, workdir, hooks)
-            return TrialOutput(cfg, summary_tables(summary), "metrics", data.data_source, data.data_hash,
-                               summary.checkpoint)
+            tables = summary_tables(summary)
+            # The whole trial in this process, data loading included (benchmarks/ compares it to wall time).
+            tables["metrics"] += [{"metric": "seconds", "key": "trial_cpu", "value": time.process_time() - cpu_start},
+                                  {"metric": "seconds", "key": "trial_wall", "value": time.perf_counter() - start}]
+            return TrialOutput(cfg, tables, "metrics", data.data_source, data.data_hash, summary.checkpoint)
     raise TypeError(f"unknown task type {type(cfg.task).__name__}")
 
 

@@ -1,6 +1,6 @@
 """Aggregate one experiment into its report: the paper's tables and figures, ours beside the paper's.
 
-    python pipelines/aggregate.py EXPERIMENT_DIR [--out DIR] [--tracking-uri URI] [--paper-tables CSV]
+    python pipelines/aggregate.py EXPERIMENT_DIR [--out DIR] [--tracking-uri URI] [--paper-tables CSV] [--doc MD]
 
 EXPERIMENT_DIR is <storage>/<name>/ as the matrix driver writes it (results/ and manifest.json).
 Writes OUT (default EXPERIMENT_DIR/report/): report.md and report.html, tables/ (Markdown, CSV,
@@ -19,6 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mopjepa.analysis.claims import reproduction_page  # noqa: E402
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
 from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="report directory (default: EXPERIMENT_DIR/report)")
     parser.add_argument("--tracking-uri", help="MLflow URI (default: sqlite EXPERIMENT_DIR/../mlflow.db if it exists)")
     parser.add_argument("--paper-tables", type=Path, help="reference numbers CSV (default: the packaged one)")
+    parser.add_argument("--doc", type=Path, help="also write the claims page as a reproduction record's document "
+                        "(e.g. docs/reproduction.md for reproduction/<name>)")
     args = parser.parse_args(argv)
 
     experiment_dir = args.experiment_dir.expanduser()
@@ -98,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_report(report)
+    if args.doc is not None:
+        args.doc.write_text(reproduction_page(report.experiment.name, report.claims))
+        print(f"  claims document: {args.doc}")
     uri = tracking_uri_for(experiment_dir, args.tracking_uri)
     if uri is None:
         print(f"MLflow: no tracking store ({experiment_dir.resolve().parent / 'mlflow.db'} absent, no --tracking-uri): "

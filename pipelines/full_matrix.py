@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
-from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
-from mopjepa.data import DataError, load_task_data  # noqa: E402
+from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
+from mopjepa.data import DataError, prepare_data  # noqa: E402
 from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id  # noqa: E402
 from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # noqa: E402
 from pipelines.locks import LockHeld, describe_holder, experiment_lock  # noqa: E402
@@ -169,15 +169,18 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
 def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
     """Load (or regenerate) each task's data once, before any trial: task -> (data_source, data_hash)."""
     prepared = {}
+    seen = set()
     for entry in trials:
         cfg = config_of(entry)
         key = cfg.data.task
-        if key in prepared or key == MECHANISM_TASK:  # the branch sweep generates its own data
+        if key in seen:
             continue
+        seen.add(key)
         with tqdm_progress(f"preparing {key}", unit="episode") as progress:
-            data = load_task_data(key, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download, progress=progress)
-        prepared[key] = (data.data_source, data.data_hash)
-        print(f"data  {key}: {data.data_source} {data.data_hash[:12]}", flush=True)
+            data = prepare_data(cfg, progress)
+        if data is not None:  # None: a generated task makes its own data
+            prepared[key] = (data.data_source, data.data_hash)
+            print(f"data  {key}: {data.data_source} {data.data_hash[:12]}", flush=True)
     return prepared
 
 

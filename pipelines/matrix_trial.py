@@ -60,108 +60,70 @@ def headline(metrics: list[dict]) -> dict[str, float]:
     return {name: values[key] for key, name in HEADLINE_KEYS.items() if key in values}
 
 
+TRACKING_PREFIX = {"metrics": "eval", "mechanism": "mechanism"}
+"""The MLflow prefix of a trial's final-table rows: eval/<metric>[/<key>] or mechanism/<metric>/<M>."""
+
+
 def run_matrix_trial(config: dict) -> None:
     """The Tune trainable: config = {"flat": a preset's trial, "context": MatrixContext.as_dict()}.
 
-    Torch's thread count is the trial's own `threads` (run_trial and mechanism_tables set it), not the
-    trial's CPU share: the same config gives the same numbers here and in run_trial.py."""
+    Every kind of trial takes the same path (mopjepa.experiment.run dispatches on its task). Torch's
+    thread count is the trial's own `threads`, not its CPU share: the same config gives the same numbers
+    here and in run_trial.py."""
     from ray import tune
 
-    from mopjepa.config import MECHANISM_TASK, TrialConfig
-    from mopjepa.results import Lineage, split_studies, trial_id
+    from mopjepa.config import TrialConfig
+    from mopjepa.experiment import TrialHooks, run
+    from mopjepa.results import Lineage, completed_trials, split_studies, trial_file, trial_id, write_trial_tables
+    from pipelines.floors import FloorFileCache
+    from pipelines.tracking import Tracker
 
     context = MatrixContext(**config["context"])
     flat, studies = split_studies(config["flat"])
     cfg = TrialConfig.from_flat(flat)
     identity = trial_id(cfg)
-    if cfg.data.task == MECHANISM_TASK:
-        tune.report(run_mechanism_cell(flat, studies, cfg, identity, context))
-        return
-    stored = stored_headline(Path(context.results_root), identity)
-    if stored is not None:
+    root = Path(context.results_root)
+    if identity in completed_trials(root):
+        stored = stored_headline(root, identity) or {}
         tune.report({**stored, "trial_id": identity, "skipped": 1, "seconds": 0.0})
         return
 
-    from mopjepa.experiment import TrialHooks, run_trial, summary_tables
-    from mopjepa.results import trial_file, write_trial_tables
-    from pipelines.floors import FloorFileCache
-    from pipelines.tracking import Tracker
-
-    start, cpu_start = time.perf_counter(), time.process_time()
-    task = _task_data(cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download)
+    start = time.perf_counter()
     tracker = Tracker(context.tracking_uri, context.experiment)
-    tags = {
-        "git_commit": context.git_commit,
-        "data_hash": task.data_hash,
-        "data_source": task.data_source,
-        "preset": context.preset,
-        "task": cfg.data.task,
-        "arm": cfg.arm,
-        "seed": str(cfg.seed),
-    }
+    tags = {"git_commit": context.git_commit, "preset": context.preset, "task": cfg.data.task, "arm": cfg.arm,
+            "seed": str(cfg.seed), "studies": ",".join(studies)}
     run_id = tracker.start_trial(
         context.mlflow_experiment_id, context.parent_run_id, identity, run_name(cfg, identity), tags
     )
     log_config(tracker, run_id, cfg)
     try:
-        map_episodes = _episode_map(cfg.execute.execute_workers)
-        floors = FloorFileCache(Path(context.results_root).parent / "floors")
-        hooks = TrialHooks(map_episodes=map_episodes, floor_cache=floors)
-        workdir = Path(context.trials_root) / identity
-        summary = run_trial(cfg, task, workdir=workdir, hooks=hooks)
-        # The whole trial in this process, data loading included (benchmarks/ compares it to wall time).
-        summary.metrics.append({"metric": "seconds", "key": "trial_cpu", "value": time.process_time() - cpu_start})
-        summary.metrics.append({"metric": "seconds", "key": "trial_wall", "value": time.perf_counter() - start})
-        lineage = Lineage(identity, context.experiment, task.data_source, task.data_hash, context.git_commit, studies)
-        tables = summary_tables(summary)
-        final = {"metrics": tables.pop("metrics")}
-        write_trial_tables(Path(context.results_root), tables, lineage.columns(cfg))
-        tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in summary.training])
-        tracker.log_metrics(run_id, [(metric_key("curve", row), row["value"], row["step"]) for row in summary.curves])
-        tracker.log_metrics(run_id, [(metric_key("eval", row), row["value"], 0) for row in summary.metrics])
-        if summary.checkpoint is not None:
-            tracker.log_artifact(run_id, summary.checkpoint)
-        edges = trial_file(Path(context.results_root), "edges", cfg.data.task, cfg.arm, identity)
+        hooks = TrialHooks(map_episodes=_episode_map(cfg.execute.execute_workers),
+                           floor_cache=FloorFileCache(root.parent / "floors"))
+        output = run(cfg, hooks, workdir=Path(context.trials_root) / identity, load=_task_data)
+        tracker.set_tags(run_id, {"data_hash": output.data_hash, "data_source": output.data_source})
+        lineage = Lineage(identity, context.experiment, output.data_source, output.data_hash, context.git_commit,
+                          studies)
+        tables = dict(output.tables)
+        final = {output.final: tables.pop(output.final)}
+        write_trial_tables(root, tables, lineage.columns(cfg))
+        tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in tables["training"]])
+        tracker.log_metrics(run_id, [(metric_key("curve", row), row["value"], row["step"])
+                                     for row in tables.get("curves", [])])
+        prefix = TRACKING_PREFIX[output.final]
+        tracker.log_metrics(run_id, [(metric_key(prefix, row), row["value"], 0) for row in output.rows])
+        if output.checkpoint is not None:
+            tracker.log_artifact(run_id, output.checkpoint)
+        edges = trial_file(root, "edges", cfg.data.task, cfg.arm, identity)
         if edges.exists():
             tracker.log_artifact(run_id, edges)
-        # The metrics table marks the trial complete: it is written last, once its run is FINISHED (a kill in
+        # The final table marks the trial complete: it is written last, once its run is FINISHED (a kill in
         # between reruns the trial, which logs only what its run lacks).
         tracker.finish(run_id)
-        write_trial_tables(Path(context.results_root), final, lineage.columns(cfg))
+        write_trial_tables(root, final, lineage.columns(cfg))
     except BaseException:
         tracker.finish(run_id, failed=True)
         raise
-    tune.report(
-        {**headline(summary.metrics), "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
-    )
-
-
-def run_mechanism_cell(flat: dict, studies: tuple[str, ...], cfg, identity: str, context: MatrixContext) -> dict:
-    """A branch-sweep trial (pipelines/mechanism.py) inside the matrix: Parquet rows and a child run."""
-    from mopjepa.results import completed_trials, write_trial_tables
-    from pipelines.mechanism import mechanism_tables
-    from pipelines.tracking import Tracker
-
-    if identity in completed_trials(Path(context.results_root)):
-        return {"trial_id": identity, "skipped": 1, "seconds": 0.0}
-    start = time.perf_counter()
-    tracker = Tracker(context.tracking_uri, context.experiment)
-    tags = {"git_commit": context.git_commit, "preset": context.preset, "task": cfg.data.task, "arm": cfg.arm,
-            "seed": str(cfg.seed), "data_source": "generated"}
-    run_id = tracker.start_trial(context.mlflow_experiment_id, context.parent_run_id, identity,
-                                 run_name(cfg, identity), tags)
-    log_config(tracker, run_id, cfg)
-    try:
-        tables, lineage = mechanism_tables(flat, context.git_commit, studies=studies)
-        rows = tables["mechanism"]
-        tracker.log_metrics(run_id, [(metric_key("mechanism", row), row["value"], 0) for row in rows])
-        tracker.finish(run_id)
-        write_trial_tables(Path(context.results_root), tables, {**lineage, "experiment": context.experiment})
-    except BaseException:
-        tracker.finish(run_id, failed=True)
-        raise
-    coverage = {f"coverage_M{row['key']}": row["value"] for row in rows if row["metric"] == "coverage"}
-    return {**coverage, "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start}
+    tune.report({**headline(output.rows), "trial_id": identity, "skipped": 0, "seconds": time.perf_counter() - start})
 
 
 def log_config(tracker, run_id: str, cfg) -> None:

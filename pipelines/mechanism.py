@@ -3,8 +3,9 @@
     python pipelines/mechanism.py --out DIR [--modes 1,2,3,4,6,8] [--arms dense,mdn,mop] [--seeds 3] \
         [--workers 2] [--steps N] [--K 8 --mode-sigma 0.1 ...any config key]
 
-Each trial trains one arm with the ordinary WorldModel + BatchSampler + train loop on the task of
-mopjepa.mechanism and writes long-form rows (metric, key = M, value, + lineage and flat config) to
+Each trial runs through mopjepa.experiment.run, like any trial: one arm trained with the ordinary
+WorldModel + BatchSampler + train loop on the generated task of mopjepa.mechanism. It writes
+long-form rows (metric, key = M, value, + lineage and flat config) to
 OUT/results/mechanism/ and its loss curve to OUT/results/training/. Config keys apply to the arms
 that have them. Needs no Ray and no tracking server. The same trials are the `mechanism` preset.
 """
@@ -23,21 +24,19 @@ import pandas as pd  # noqa: E402
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables  # noqa: E402
-from mopjepa.seeding import torch_threads  # noqa: E402
 from pipelines.common import git_commit, parse_config_overrides  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
 def mechanism_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ...] = ()) -> tuple[dict, dict]:
-    """Run one branch-sweep trial (on its config's `threads` torch threads): (its tables {"training",
-    "mechanism"}, the lineage columns)."""
-    from mopjepa.mechanism import run_mechanism_trial
+    """Run one branch-sweep trial through the one entry point (mopjepa.experiment.run, on the config's
+    `threads`): (its tables {"training", "mechanism"}, the lineage columns)."""
+    from mopjepa.experiment import run
 
     cfg = TrialConfig.from_flat(flat)
-    with torch_threads(cfg.train.threads):
-        summary = run_mechanism_trial(cfg)
-    lineage = Lineage(trial_id(cfg), "mechanism", "generated", summary.data_hash, commit, studies).columns(cfg)
-    return {"training": summary.training, "mechanism": summary.rows}, lineage
+    output = run(cfg)
+    lineage = Lineage(trial_id(cfg), "mechanism", output.data_source, output.data_hash, commit, studies)
+    return output.tables, lineage.columns(cfg)
 
 
 def run_one(entry: dict, root: Path, commit: str = "unknown") -> list[dict]:

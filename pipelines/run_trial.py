@@ -1,4 +1,5 @@
-"""Train one arm on one task, propose its graph blind, evaluate it, execute it, and print every metric.
+"""One trial of any kind: train one arm on one task and measure it (a maze: propose its graph blind,
+evaluate it, execute it; the branch sweep's generated task: its mode coverage), and print every metric.
 
     python pipelines/run_trial.py --task pointmaze-medium-stitch-v0 --arm mop --seed 0 \
         [--steps N] [--dataset-dir DIR] [--out DIR] [--K 8 --lam-route 1.0 ...any config key]
@@ -18,8 +19,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
-from mopjepa.data import DataError, load_task_data  # noqa: E402
-from mopjepa.experiment import TrialHooks, run_trial, summary_tables  # noqa: E402
+from mopjepa.data import DataError, prepare_data  # noqa: E402
+from mopjepa.experiment import TrialHooks, run  # noqa: E402
 from mopjepa.model.device import resolve_device  # noqa: E402
 from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
 from pipelines.common import (  # noqa: E402
@@ -61,27 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     identity = trial_id(cfg)
     try:
         with tqdm_progress(f"preparing {cfg.data.task}", unit="episode") as progress:
-            task = load_task_data(
-                cfg.data.task, cfg.data.dataset_dir, cfg.data.data_seed, cfg.data.download, progress=progress
-            )
+            data = prepare_data(cfg, progress)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(
-        f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps "
-        f"({task.data_source} data {task.data_hash[:12]})"
-    )
+    source = f"{data.data_source} data {data.data_hash[:12]}" if data is not None else "generated data"
+    print(f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps ({source})")
     try:
         with tqdm_progress("training", unit="step") as progress:
             hooks = TrialHooks(on_train_metrics=lambda step, _: progress(step, cfg.train.steps))
-            summary = run_trial(cfg, task, workdir=out / "trials" / identity, hooks=hooks)
+            output = run(cfg, hooks, workdir=out / "trials" / identity, data=data)
     except DataError as error:  # e.g. observations outside the maze's free cells
         print(f"error: {error}", file=sys.stderr)
         return 2
-    lineage = Lineage(identity, "single", task.data_source, task.data_hash, git_commit()).columns(cfg)
-    write_trial_tables(out / "results", summary_tables(summary), lineage)
-    print_summary(summary.metrics)
-    print(f"results: {out / 'results'}  checkpoint: {summary.checkpoint}")
+    lineage = Lineage(identity, "single", output.data_source, output.data_hash, git_commit()).columns(cfg)
+    write_trial_tables(out / "results", output.tables, lineage)
+    print_summary(output.rows)
+    print(f"results: {out / 'results'}" + (f"  checkpoint: {output.checkpoint}" if output.checkpoint else ""))
     return 0
 
 

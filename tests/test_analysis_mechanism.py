@@ -31,7 +31,7 @@ def results(small_data_dir, tmp_path_factory) -> Path:
     for flat in ({"arm": "dense"}, {"arm": "mop", "K": 4}):
         cfg = TrialConfig.from_flat({**TINY, **flat})
         summary = run_trial(cfg, task)
-        lineage = Lineage(trial_id(cfg), "test", task.data_source, task.data_hash, "abc").columns(cfg)
+        lineage = Lineage(trial_id(cfg), "test", task.data_source, task.data_hash, "abc", ("main",)).columns(cfg)
         write_trial_tables(root, summary_tables(summary), lineage)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -94,7 +94,8 @@ def test_fig2_shows_one_trial_per_panel_the_main_configuration_at_one_seed(resul
             source = dense0 if cfg.arm == "dense" else main0
             rows = read_table(results, table, ds_field_is(source)).to_dict("records")
             schema = set(table_columns(table))
-            lineage = Lineage(trial_id(cfg), "test", "regenerated", "h", "abc").columns(cfg)
+            studies = () if "lam_route" in flat else ("main",)  # the ablation is no main configuration
+            lineage = Lineage(trial_id(cfg), "test", "regenerated", "h", "abc", studies).columns(cfg)
             write_trial_rows(root, table, [{k: v for k, v in row.items() if k in schema} for row in rows], lineage)
     assert mechanism.figure_trials(root) == {TELEPORT: {"dense": dense0, "mop": main0}}
     assert f"beliefs_{TELEPORT}.png" in [path.name for path in mechanism.render(root, tmp_path / "figures")]

@@ -19,6 +19,7 @@ from mopjepa.results import (
     UNREADABLE,
     Lineage,
     read_table,
+    split_studies,
     trial_file,
     trial_id,
     trial_states,
@@ -31,7 +32,7 @@ from tests.analysis_handmade import MED, TRIALS, flat_of, missing_trial_id, writ
 def _broken_experiment(tmp_path):
     experiment = write_handmade(tmp_path)
     results = experiment / "results"
-    truncated_cfg = TrialConfig.from_flat(flat_of(TRIALS[5][0]))  # mdn seed 2
+    truncated_cfg = TrialConfig.from_flat(split_studies(flat_of(TRIALS[5][0]))[0])  # mdn seed 2
     truncated = trial_id(truncated_cfg)
     path = trial_file(results, "metrics", MED, "mdn", truncated)
     path.write_bytes(path.read_bytes()[:-40])

@@ -19,7 +19,7 @@ from mopjepa.mechanism.measure import mechanism_rows
 from mopjepa.mechanism.task import BranchTask, make_branch_task
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
-from mopjepa.seeding import numpy_rng, torch_generator
+from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
 from mopjepa.train import MetricsCallback, TrainSummary, train
 
 
@@ -40,6 +40,7 @@ def branch_task(cfg: TrialConfig) -> BranchTask:
     return make_branch_task(cfg.mechanism, numpy_rng(cfg.seed, "task"))
 
 
+@trial_threads  # torch runs the trial on cfg.train.threads intra-op threads, restored after
 def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | None = None) -> MechanismSummary:
     """Train cfg.arm on the generated task of cfg.mechanism and measure coverage of its M modes."""
     task = branch_task(cfg)
