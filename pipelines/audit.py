@@ -34,12 +34,17 @@ from mopjepa.config import (  # noqa: E402
     DataConfig,
     GraphConfig,
     TrainConfig,
-    flat_key_types,
 )
 from mopjepa.data import DataError, load_task_data  # noqa: E402
 from mopjepa.results import Lineage, write_trial_tables  # noqa: E402
 from mopjepa.seeding import torch_threads  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR, git_commit, print_summary, tqdm_progress  # noqa: E402
+from pipelines.common import (  # noqa: E402
+    DEFAULT_DATASET_DIR,
+    git_commit,
+    parse_config_overrides,
+    print_summary,
+    tqdm_progress,
+)
 
 CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads",
                *(field.name for field in dataclasses.fields(GraphConfig)))
@@ -72,25 +77,8 @@ def load_factory(spec: str):
 
 
 def parse_config(extra: list[str]) -> dict:
-    """`--gate-factor 0.25` -> {"gate_factor": 0.25}, only CONFIG_KEYS, typed and validated."""
-    types_by_key = flat_key_types()
-    config, tokens = {}, list(extra)
-    while tokens:
-        token = tokens.pop(0)
-        key, _, value = token.removeprefix("--").partition("=")
-        key = key.replace("-", "_")
-        if not token.startswith("--") or key not in CONFIG_KEYS:
-            raise ConfigError(f"unknown argument {token!r}; an audit takes --key value for {list(CONFIG_KEYS)}")
-        if not value:
-            if not tokens:
-                raise ConfigError(f"--{key} needs a value")
-            value = tokens.pop(0)
-        try:
-            config[key] = types_by_key[key](value)
-        except ValueError as error:
-            raise ConfigError(f"config field {key!r} = {value!r} is not allowed: must be "
-                              f"{types_by_key[key].__name__}") from error
-    return config
+    """`--gate-factor 0.25` -> {"gate_factor": 0.25}: the CLIs' one override parser, CONFIG_KEYS only."""
+    return parse_config_overrides(None, extra, CONFIG_KEYS)
 
 
 def _fields_of(config_type: type, config: dict) -> dict:

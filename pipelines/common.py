@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from tqdm import tqdm
 
@@ -51,8 +51,9 @@ def git_commit() -> str:
         return os.environ.get("MOPJEPA_GIT_COMMIT", "unknown")
 
 
-def parse_config_overrides(arm: str | None, extra: list[str]) -> dict:
-    """`--K 8 --lam-route 0.5` (or `--lam_route=0.5`) -> typed flat config keys for `arm` (any arm: None)."""
+def parse_config_overrides(arm: str | None, extra: list[str], allowed: Collection[str] | None = None) -> dict:
+    """`--K 8 --lam-route 0.5` (or `--lam_route=0.5`) -> typed flat config keys for `arm` (any arm: None),
+    only the `allowed` ones when given: the one command-line override parser of every CLI."""
     from mopjepa.config import ConfigError, coerce
 
     overrides, index = {}, 0
@@ -61,12 +62,16 @@ def parse_config_overrides(arm: str | None, extra: list[str]) -> dict:
         if not token.startswith("--"):
             raise ConfigError(f"unexpected argument {token!r}; config keys are given as --key value")
         key, _, value = token[2:].partition("=")
+        key = key.replace("-", "_")
+        if allowed is not None and key not in allowed:
+            raise ConfigError(f"unknown argument {token.partition('=')[0]!r}; allowed: --key value for "
+                              f"{sorted(allowed)}")
         if not value:
             if index + 1 >= len(extra):
                 raise ConfigError(f"--{key} needs a value")
             index += 1
             value = extra[index]
-        overrides[key.replace("-", "_")] = coerce(arm, key.replace("-", "_"), value)
+        overrides[key] = coerce(arm, key, value)
         index += 1
     return overrides
 
