@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mopjepa.evaluate.headline import SCALARS as HEADLINE_KEYS
+from mopjepa.evaluate.headline import scalars as headline
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,7 @@ def stored_headline(results_root: Path, trial_id: str) -> dict[str, float] | Non
     frame = read_table(results_root, "metrics", ds.field("trial_id") == trial_id)
     if frame.empty:
         return None
-    values = {(row.metric, row.key): row.value for row in frame.itertuples()}
-    return {name: values[key] for key, name in HEADLINE_KEYS.items() if key in values}
-
-
-def headline(metrics: list[dict]) -> dict[str, float]:
-    values = {(row["metric"], row["key"]): row["value"] for row in metrics}
-    return {name: values[key] for key, name in HEADLINE_KEYS.items() if key in values}
+    return headline(frame[["metric", "key", "value"]].to_dict("records"))
 
 
 TRACKING_PREFIX = {"metrics": "eval", "mechanism": "mechanism"}

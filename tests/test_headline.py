@@ -26,4 +26,4 @@ def test_scalars_pick_their_keys_and_skip_what_a_trial_lacks():
 def test_the_pipelines_read_the_library_list():
     from pipelines import matrix_trial
 
-    assert matrix_trial.HEADLINE_KEYS is headline.SCALARS
+    assert matrix_trial.headline is headline.scalars
