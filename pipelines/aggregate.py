@@ -1,6 +1,7 @@
 """Aggregate one experiment into its report: the paper's tables and figures, ours beside the paper's.
 
-    python pipelines/aggregate.py EXPERIMENT_DIR [--out DIR] [--tracking-uri URI] [--paper-tables CSV] [--doc MD]
+    python pipelines/aggregate.py EXPERIMENT_DIR [--out DIR] [--tracking-uri URI] [--paper-tables CSV]
+                                  [--doc MD] [--readme MD]
 
 EXPERIMENT_DIR is <storage>/<name>/ as the matrix driver writes it (results/ and manifest.json).
 Writes OUT (default EXPERIMENT_DIR/report/): report.md and report.html, tables/ (Markdown, CSV,
@@ -19,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mopjepa.analysis.claims import reproduction_page  # noqa: E402
+from mopjepa.analysis.claims import check_summary_markers, reproduction_page, with_summary  # noqa: E402
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
 from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
@@ -91,9 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper-tables", type=Path, help="reference numbers CSV (default: the packaged one)")
     parser.add_argument("--doc", type=Path, help="also write the claims page as a reproduction record's document "
                         "(e.g. docs/reproduction.md for reproduction/<name>)")
+    parser.add_argument("--readme", type=Path, help="also write the verdict table between this file's reproduction "
+                        "verdicts markers (README.md for the committed record)")
     args = parser.parse_args(argv)
 
     experiment_dir = args.experiment_dir.expanduser()
+    try:
+        readme = args.readme.read_text() if args.readme is not None else None
+        if readme is not None:
+            check_summary_markers(readme)
+    except (OSError, ValueError) as error:
+        print(f"error: --readme {args.readme}: {error}", file=sys.stderr)
+        return 2
     try:
         paper = PaperTables.load(args.paper_tables) if args.paper_tables else None
         report = build_report(experiment_dir, args.out, paper)
@@ -104,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.doc is not None:
         args.doc.write_text(reproduction_page(report.experiment.name, report.claims))
         print(f"  claims document: {args.doc}")
+    if readme is not None:
+        experiment = report.experiment
+        planned = len(experiment.manifest["trials"]) if experiment.manifest else len(experiment.trial_ids)
+        args.readme.write_text(with_summary(readme, experiment.name, len(experiment.trial_ids), planned, report.claims))
+        print(f"  verdict table: {args.readme}")
     uri = tracking_uri_for(experiment_dir, args.tracking_uri)
     if uri is None:
         print(f"MLflow: no tracking store ({experiment_dir.resolve().parent / 'mlflow.db'} absent, no --tracking-uri): "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 
 from mopjepa.analysis import claims
@@ -62,3 +65,24 @@ def test_the_page_lists_every_claim_with_its_verdict(tmp_path):
                                                   load_experiment(tmp_path / "exp").table("curves")))
     assert page.count("| **not yet run** |") == len(claims.CLAIMS)
     assert "- ours: MoP-JEPA: medium-stitch 0.210 ± 0.010 (n=3)" in page
+
+
+def test_a_verdict_is_provisional_while_a_planned_trial_it_reads_is_not_complete(tmp_path):
+    values = {(arm, task): {"realroute": value, "exec_success": 0.4, "exec_floor": 0.4, "exec_lift": 0.0}
+              for task in (MEDIUM, TELEPORT, LARGE) for arm, value in (("mop", 0.30), ("mdn", 0.10), ("dense", 0.0))}
+    inputs = experiment(tmp_path, values)
+    planned = [({"task": MEDIUM, "arm": "mop", "seed": 3, "episodes_per_task": 0}, ["main"]),
+               ({"task": MEDIUM, "arm": "mop", "seed": 4, "episodes_per_task": 0}, ["main"]),
+               ({"task": LARGE, "arm": "dense", "seed": 3, "episodes_per_task": 0}, ["main"]),
+               ({"task": MEDIUM, "arm": "mop", "seed": 0, "lam_bal": 0.0}, ["ablation_no_balance"])]
+    manifest = {"name": "exp", "trials": [{"trial_id": f"t{i}", "flat": flat, "studies": studies}
+                                          for i, (flat, studies) in enumerate(planned)]}
+    (tmp_path / "exp" / "manifest.json").write_text(json.dumps(manifest))
+    pending = load_experiment(tmp_path / "exp").missing
+    assert [trial.studies for trial in pending] == [("main",)] * 3 + [("ablation_no_balance",)]
+    found = {v.claim[:3]: v for v in claims.verdicts(inputs, pd.DataFrame(), pending)}
+    assert found["(c)"].verdict == "provisionally reproduced"
+    assert found["(c)"].settles == "2 planned trials not complete: MoP-JEPA medium-stitch seeds 3, 4"
+    # dense's pending trial does not execute, and the ablation is another study: (g) reads neither
+    assert found["(g)"].verdict == "not reproduced"
+    assert found["(b)"].verdict == "not yet run"

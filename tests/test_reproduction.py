@@ -21,9 +21,10 @@ def regenerated(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("record") / RECORD.name
     shutil.copytree(RECORD / "results", copy / "results")
     shutil.copy(RECORD / "manifest.json", copy / "manifest.json")
-    doc = copy.parent / "reproduction.md"
+    doc, readme = copy.parent / "reproduction.md", copy.parent / "README.md"
+    shutil.copy(REPO / "README.md", readme)
     code = ("import sys; from pipelines.aggregate import main; "
-            f"rc = main([{str(copy)!r}, '--doc', {str(doc)!r}]); "
+            f"rc = main([{str(copy)!r}, '--doc', {str(doc)!r}, '--readme', {str(readme)!r}]); "
             "print('TORCH', 'torch' in sys.modules); sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -41,3 +42,20 @@ def test_the_committed_tables_and_claims_regenerate_byte_for_byte(regenerated):
 
 def test_docs_reproduction_is_the_records_claims_page(regenerated):
     assert (regenerated.parent / "reproduction.md").read_text() == (REPO / "docs" / "reproduction.md").read_text()
+
+
+def test_the_readmes_verdict_table_is_the_records(regenerated):
+    assert (regenerated.parent / "README.md").read_text() == (REPO / "README.md").read_text()
+
+
+def test_a_readme_without_the_markers_is_refused_before_anything_is_written(tmp_path, capsys):
+    from pipelines.aggregate import main
+
+    readme, doc = tmp_path / "README.md", tmp_path / "reproduction.md"
+    readme.write_text("# no markers here\n")
+    assert main([str(RECORD), "--out", str(tmp_path / "report"), "--doc", str(doc), "--readme", str(readme)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --readme {readme}: needs one line '<!-- reproduction verdicts")
+    assert error.count("\n") == 1
+    assert not doc.exists() and not (tmp_path / "report").exists()
+    assert readme.read_text() == "# no markers here\n"

@@ -2,23 +2,27 @@
 
 Every number here is read from the same summaries the tables print (mopjepa.analysis.stats over the
 trials of each study); nothing is typed by hand. A verdict follows its claim's rule, printed beside
-it: `reproduced`, `not reproduced`, or `not yet run` (naming the trials that would settle it). Where
-a verdict depends on a condition the evidence shows (training budget, softness), the evidence line
-says so; the rule itself never bends toward the paper's number.
+it: `reproduced`, `not reproduced`, or `not yet run` (naming the trials that would settle it). While a
+planned trial the rule reads is not complete, a verdict reached on the others is `provisionally ...`
+and names the trials it waits for: more seeds may move it. Where a verdict depends on a condition
+the evidence shows (training budget, softness), the evidence line says so; the rule itself never
+bends toward the paper's number.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import PAPER_TASKS, arm_label, task_label
 from mopjepa.analysis.stats import Summary, paired_bootstrap
 from mopjepa.analysis.tables import TELEPORT_KEY, Inputs
+from mopjepa.config.components import ExecuteConfig
 
 MEDIUM, TELEPORT, LARGE = PAPER_TASKS
 COLLAPSE_MAX = 0.10
@@ -36,6 +40,23 @@ class Verdict:
     evidence: list[str] = field(default_factory=list)
     settles: str = ""
     """The trials that would settle a claim not yet run."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The planned trials a claim's rule reads: while any of them is not complete, its verdict is provisional."""
+
+    study: str
+    arms: tuple[str, ...]
+    tasks: tuple[str, ...] = PAPER_TASKS
+    executing: bool = False
+    """Only the trials that execute plans (episodes_per_task > 0)."""
+
+    def wants(self, trial: MissingTrial) -> bool:
+        flat = trial.flat
+        episodes = int(flat.get("episodes_per_task", ExecuteConfig.episodes_per_task))
+        return (self.study in trial.studies and flat.get("arm") in self.arms and flat.get("task") in self.tasks
+                and (episodes > 0 or not self.executing))
 
 
 def fmt(summary: Summary) -> str:
@@ -248,13 +269,39 @@ def hallucinated_routes(inputs: Inputs) -> Verdict:
     return v
 
 
-CLAIMS: tuple[Callable[..., Verdict], ...] = (collapse, mop_plan_all, realroute_lead, precision_gap, teleport_coverage,
-                                              ensemble_collapse, execution, threshold_insensitivity,
-                                              hallucinated_routes)
+CLAIMS: tuple[tuple[Callable[..., Verdict], Needs], ...] = (
+    (collapse, Needs("main", ("dense", "m3", "var"))),
+    (mop_plan_all, Needs("main", ("mop",))),
+    (realroute_lead, Needs("main", ("mdn", "mop"), (MEDIUM, TELEPORT))),
+    (precision_gap, Needs("main", ("mdn", "mop"))),
+    (teleport_coverage, Needs("main", ("dense", "m3", "var", "mdn", "mop", "codebook"), (TELEPORT,))),
+    (ensemble_collapse, Needs("ablation_ensemble", ("ensemble",))),
+    (execution, Needs("main", ("dense", "mop"), (MEDIUM, LARGE), executing=True)),
+    (threshold_insensitivity, Needs("main", ("mop",), (TELEPORT,))),
+    (hallucinated_routes, Needs("main", ("mdn", "mop"))),
+)
 
 
-def verdicts(inputs: Inputs, curves: pd.DataFrame) -> list[Verdict]:
-    return [claim(inputs, curves) if claim is mop_plan_all else claim(inputs) for claim in CLAIMS]
+def verdicts(inputs: Inputs, curves: pd.DataFrame, pending: Sequence[MissingTrial] = ()) -> list[Verdict]:
+    """Every claim's verdict; `pending` = the planned trials not complete (ExperimentResults.missing)."""
+    found = []
+    for claim, needs in CLAIMS:
+        v = claim(inputs, curves) if claim is mop_plan_all else claim(inputs)
+        waiting = [trial for trial in pending if needs.wants(trial)]
+        if waiting and v.verdict != "not yet run":
+            v.verdict = f"provisionally {v.verdict}"
+            v.settles = f"{len(waiting)} planned trials not complete: {waiting_listing(waiting)}"
+        found.append(v)
+    return found
+
+
+def waiting_listing(trials: Sequence[MissingTrial]) -> str:
+    """'MDN medium-stitch seeds 3, 4; MoP-JEPA medium-stitch seeds 3, 4' (the manifest's order)."""
+    seeds: dict[tuple[str, str], list[str]] = {}
+    for trial in trials:
+        key = (arm_label(str(trial.flat.get("arm"))), task_label(str(trial.flat.get("task"))))
+        seeds.setdefault(key, []).append(str(trial.flat.get("seed", 0)))
+    return "; ".join(f"{arm} {task} seed{'s' if len(s) > 1 else ''} {', '.join(s)}" for (arm, task), s in seeds.items())
 
 
 def claims_markdown(found: list[Verdict]) -> str:
@@ -267,6 +314,31 @@ def claims_markdown(found: list[Verdict]) -> str:
         lines += [f"- evidence: {line}" for line in v.evidence]
         lines.append(f"- verdict: **{v.verdict}**" + (f" (settled by: {v.settles})" if v.settles else ""))
     return "\n".join(lines) + "\n"
+
+
+def verdict_table(claims: str) -> str:
+    """The claims page's first block: one row per claim with its verdict."""
+    return claims.split("\n\n")[0]
+
+
+SUMMARY_BEGIN = "<!-- reproduction verdicts: written by `pipelines/aggregate.py --readme`, do not edit -->"
+SUMMARY_END = "<!-- end of reproduction verdicts -->"
+
+
+def check_summary_markers(text: str) -> None:
+    if text.count(SUMMARY_BEGIN) != 1 or text.count(SUMMARY_END) != 1 or text.index(SUMMARY_END) < text.index(
+            SUMMARY_BEGIN):
+        raise ValueError(f"needs one line {SUMMARY_BEGIN!r}, then one line {SUMMARY_END!r}")
+
+
+def with_summary(text: str, experiment: str, complete: int, planned: int, claims: str) -> str:
+    """`text` (a README) with the record's verdict table between its SUMMARY_BEGIN and SUMMARY_END lines."""
+    check_summary_markers(text)
+    head, rest = text.split(SUMMARY_BEGIN)
+    tail = rest.split(SUMMARY_END)[1]
+    block = (f"The record `reproduction/{experiment}/` holds {complete} of its {planned} planned trials.\n\n"
+             + verdict_table(claims))
+    return f"{head}{SUMMARY_BEGIN}\n{block}\n{SUMMARY_END}{tail}"
 
 
 def reproduction_page(experiment: str, claims: str) -> str:

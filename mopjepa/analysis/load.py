@@ -31,6 +31,8 @@ class MissingTrial:
     flat: dict
     state: str = MISSING
     """missing, partial or unreadable (mopjepa.results.TRIAL_STATES)."""
+    studies: tuple[str, ...] = ()
+    """The studies the manifest declares for it (mopjepa.results.studies)."""
 
     def describe(self) -> str:
         if not self.flat:
@@ -101,9 +103,10 @@ def load_experiment(root: Path) -> ExperimentResults:
     if not results.is_dir() and manifest is None:
         raise FileNotFoundError(f"{root} has neither results/ nor manifest.json: not an experiment directory")
     metrics = read_table(results, "metrics")  # complete trials only
-    planned = {trial["trial_id"]: dict(trial.get("flat", {})) for trial in (manifest or {}).get("trials", [])}
-    states = trial_states(results, planned)
-    missing = [MissingTrial(trial, planned.get(trial, {}), state)
+    plan = {trial["trial_id"]: trial for trial in (manifest or {}).get("trials", [])}
+    states = trial_states(results, plan)
+    missing = [MissingTrial(trial, dict(plan.get(trial, {}).get("flat", {})), state,
+                            tuple(plan.get(trial, {}).get("studies", ())))
                for trial, state in states.items() if state != COMPLETE]
     return ExperimentResults(root=root, metrics=metrics, manifest=manifest, missing=missing)
 

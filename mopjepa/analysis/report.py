@@ -68,7 +68,7 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         report.figures.append(builder(inputs, out / "figures"))
     curves = experiment.table("curves", experiment.trial_ids)
     report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
-    report.claims = claims.claims_markdown(claims.verdicts(inputs, curves))
+    report.claims = claims.claims_markdown(claims.verdicts(inputs, curves, experiment.missing))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
     add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,7 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
                      + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
     lines += [f"- note: {note}" for note in report.notes]
     lines += ["", "## The paper's claims", "", "Every claim with its rule, our numbers and the verdict: "
-              "[claims.md](claims.md)", "", report.claims.split("\n\n")[0], "", "## Tables", ""]
+              "[claims.md](claims.md)", "", claims.verdict_table(report.claims), "", "## Tables", ""]
     for table in report.tables:
         lines.append(f"Files: [{table.name}.md](tables/{table.name}.md), [csv](tables/{table.name}.csv), "
                      f"[tex](tables/{table.name}.tex)")
