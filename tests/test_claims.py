@@ -86,3 +86,11 @@ def test_a_verdict_is_provisional_while_a_planned_trial_it_reads_is_not_complete
     # dense's pending trial does not execute, and the ablation is another study: (g) reads neither
     assert found["(g)"].verdict == "not reproduced"
     assert found["(b)"].verdict == "not yet run"
+
+
+def test_the_searchability_evidence_sets_our_unreal_pairs_beside_the_papers(tmp_path):
+    values = {("mop", task): {"plan_all": 0.5, "realroute": 0.2} for task in PAPER_TASKS}
+    verdict = claims.mop_plan_all(experiment(tmp_path, values), pd.DataFrame())
+    assert verdict.verdict == "not reproduced"
+    line = next(line for line in verdict.evidence if line.startswith("plan_all - realroute"))
+    assert line.endswith("medium-stitch 0.300 vs 0.604; teleport-navigate 0.300 vs 0.556; large-stitch 0.300 vs 0.247")
