@@ -371,7 +371,9 @@ Regenerate everything below, without training anything, with
 
 Each claim of the paper has a rule fixed before its numbers were seen, our numbers (mean ± std over
 seeds, n = seeds; paired bootstrap 95% CIs where the paper gives one), and a verdict that follows the
-rule: reproduced, not reproduced, or not yet run (naming the preset trials that would settle it).
+rule: reproduced, not reproduced, or not yet run (naming the preset trials that would settle it). A
+verdict reached while some planned trials its rule reads are not complete is provisional ("provisionally
+reproduced") and lists those trials: more seeds may move it.
 Every number is read from the record's results by `mopjepa/analysis/claims.py`, never typed by hand.
 How each metric is defined: [protocol.md](protocol.md); the execution floor and the realroute ceiling
 are the numbers a success rate and a fraction are read against.
