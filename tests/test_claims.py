@@ -18,14 +18,15 @@ from mopjepa.results import Lineage, trial_id, write_trial_rows
 MEDIUM, TELEPORT, LARGE = PAPER_TASKS
 
 
-def experiment(tmp_path, values: dict[tuple[str, str], dict[str, float]], seeds=(0, 1, 2)) -> Inputs:
-    """values[(arm, task)] = {metric: value at seed 0}; seed s adds 0.01 * s to every value."""
+def experiment(tmp_path, values: dict[tuple[str, str], dict], seeds=(0, 1, 2), jitter=0.01) -> Inputs:
+    """values[(arm, task)] = {metric or (metric, key): value at seed 0}; seed s adds jitter * s to every value."""
     root = tmp_path / "exp"
     for (arm, task), metrics in values.items():
         for seed in seeds:
             cfg = TrialConfig.from_flat({"task": task, "arm": arm, "seed": seed, "steps": 10})
             lineage = Lineage(trial_id(cfg), "exp", "regenerated", "h", "c", ("main",)).columns(cfg)
-            rows = [{"metric": m, "key": "", "value": v + 0.01 * seed} for m, v in metrics.items()]
+            rows = [{"metric": m, "key": "", "value": v + jitter * seed} if isinstance(m, str) else
+                    {"metric": m[0], "key": m[1], "value": v + jitter * seed} for m, v in metrics.items()]
             write_trial_rows(root / "results", "metrics", rows, lineage)
     results = load_experiment(root)
     return Inputs(results.metrics, select(results.trials()), PaperTables.load())
@@ -58,6 +59,26 @@ def test_execution_is_read_as_lift_over_the_floor(tmp_path):
     assert "dense (JEPA) medium-stitch: success 0.410 ± 0.010 (n=3), floor 0.410 ± 0.010 (n=3)" in verdict.ours[0]
     same = {key: {**value, "exec_success": 0.4, "exec_lift": 0.0} for key, value in values.items()}
     assert claims.execution(experiment(tmp_path / "same", same)).verdict == "not reproduced"
+
+
+def test_execution_is_read_per_seed_and_task_cell_with_what_the_lost_cells_cost(tmp_path):
+    floor = {"1": 1.0, "2": 1.0, "3": 0.0, "4": 0.0, "5": 0.0}
+    mop = {"1": 0.98, "2": 0.0, "3": 1.0, "4": 0.0, "5": 0.0}
+    values = {("mop", MEDIUM): {**{("exec_success", t): v for t, v in mop.items()},
+                                **{("exec_floor", t): v for t, v in floor.items()}}}
+    inputs = experiment(tmp_path, values, jitter=0.0)
+    ids = inputs.metrics.groupby("seed")["trial_id"].first()
+    # the lost cell (task 2) drops 8 edges per failed episode; a failure where the floor fails too is not counted
+    episodes = pd.DataFrame([{"trial_id": ids[seed], "seed": seed, "task": MEDIUM, "task_id": task_id,
+                              "success": False, "dropped_edges": dropped}
+                             for seed in ids.index for task_id, dropped in ((2, 8), (2, 8), (4, 100))])
+    lines = claims.task_outcome_evidence(inputs, episodes)
+    assert lines[0] == ("MoP-JEPA medium-stitch: solves 6 of 15 (seed, task) cells (success >= 0.5), the floor 6; "
+                        "3 solved where the floor fails, 3 failed where the floor succeeds (there a failed episode "
+                        "drops 8.0 edges before the step limit ends it); 12 of 15 cells are all-or-nothing "
+                        "(success exactly 0 or 1)")
+    assert "stall_steps = 60" in lines[-1]
+    assert claims.task_outcome_evidence(inputs, pd.DataFrame())[0].startswith("MoP-JEPA medium-stitch: solves 6")
 
 
 def test_the_page_lists_every_claim_with_its_verdict(tmp_path):
@@ -94,3 +115,11 @@ def test_the_searchability_evidence_sets_our_unreal_pairs_beside_the_papers(tmp_
     assert verdict.verdict == "not reproduced"
     line = next(line for line in verdict.evidence if line.startswith("plan_all - realroute"))
     assert line.endswith("medium-stitch 0.300 vs 0.604; teleport-navigate 0.300 vs 0.556; large-stitch 0.300 vs 0.247")
+
+
+def test_the_codebook_coverage_evidence_lists_its_seeds_and_its_fixed_successors(tmp_path):
+    values = {("codebook", TELEPORT): {("cov_r_raw", "teleport"): 0.0, "active_outputs": 8.0}}
+    verdict = claims.teleport_coverage(experiment(tmp_path, values, jitter=0.1))
+    assert verdict.verdict == "not yet run"
+    assert verdict.evidence[0].startswith("codebook raw cov_r by seed: 0.000, 0.100, 0.200; it proposes the same "
+                                          "8.1 successors")

@@ -206,6 +206,13 @@ def teleport_coverage(inputs: Inputs) -> Verdict:
     shuffle = inputs.main("codebook", TELEPORT, "shuffle", TELEPORT_KEY)
     v.ours = ["gated cov_r: " + ("; ".join(f"{arm_label(a)} {fmt(s)}" for a, s in gated.items()) or "—"),
               f"codebook raw cov_r {fmt(raw)}, shuffle {fmt(shuffle)}"]
+    by_seed = inputs.seeds("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
+    codes = inputs.main("codebook", TELEPORT, "active_outputs")
+    if len(by_seed) and codes.n:
+        v.evidence.append(f"codebook raw cov_r by seed: {', '.join(f'{x:.3f}' for x in by_seed)}; it proposes the same "
+                          f"{codes.mean:g} successors (active_outputs) from every cell, so it covers an exit only "
+                          "where one of its codes sits on it; its shuffle ratio is undefined (0 / 0) where it "
+                          "covers none")
     if "mop" not in gated or len(gated) < 5 or not raw.n:
         v.settles = "preset reproduce, parts (i) and (ii) on teleport-navigate"
         return v
@@ -230,7 +237,7 @@ def ensemble_collapse(inputs: Inputs) -> Verdict:
     return v
 
 
-def execution(inputs: Inputs) -> Verdict:
+def execution(inputs: Inputs, episodes: pd.DataFrame | None = None) -> Verdict:
     v = Verdict("(g) executing MoP-JEPA's plans beats dense's", "success MoP 0.67 / 0.33 vs dense 0.27 / 0.13 "
                 "(medium / large)", "read as lift over the empty-graph floor: reproduced when MoP's mean lift "
                 "exceeds dense's on both medium- and large-stitch")
@@ -247,7 +254,58 @@ def execution(inputs: Inputs) -> Verdict:
         return v
     wins = [lifts[("mop", t)].mean > lifts[("dense", t)].mean for t in (MEDIUM, LARGE)]
     v.verdict = "reproduced" if all(wins) else "not reproduced"
+    v.evidence += task_outcome_evidence(inputs, pd.DataFrame() if episodes is None else episodes)
     return v
+
+
+TASK_IDS = ("1", "2", "3", "4", "5")
+"""The official evaluation tasks of a maze: exec_success, exec_floor and exec_replans are keyed by them."""
+
+
+def task_cells(inputs: Inputs, arm: str, task: str, metric: str) -> pd.DataFrame:
+    """seed x task id -> the arm's per-task value of an execution metric (NaN where not measured)."""
+    return pd.DataFrame({tid: inputs.seeds(arm, task, metric, tid) for tid in TASK_IDS})
+
+
+def task_outcome_evidence(inputs: Inputs, episodes: pd.DataFrame) -> list[str]:
+    """Execution read per (seed, task) cell, the unit a success rate is made of: every episode of a task
+    plans from the same cell to the same goal, so a graph planner's cell is (nearly) all solved or all failed."""
+    lines = []
+    for arm in ("mdn", "mop"):
+        for task in (MEDIUM, LARGE):
+            success, floor = task_cells(inputs, arm, task, "exec_success"), task_cells(inputs, arm, task, "exec_floor")
+            both = success.notna() & floor.notna()
+            cells = int(both.to_numpy().sum())
+            if not cells:
+                continue
+            solved, floor_solved = (success >= 0.5) & both, (floor >= 0.5) & both
+            losses = solved.lt(floor_solved)
+            exact = int((success.isin((0.0, 1.0)) & both).to_numpy().sum())
+            line = (f"{arm_label(arm)} {task_label(task)}: solves {int(solved.to_numpy().sum())} of {cells} "
+                    f"(seed, task) cells (success >= 0.5), the floor {int(floor_solved.to_numpy().sum())}; "
+                    f"{int(solved.gt(floor_solved).to_numpy().sum())} solved where the floor fails, "
+                    f"{int(losses.to_numpy().sum())} failed where the floor succeeds")
+            dropped = lost_episodes(inputs, episodes, arm, task, losses)["dropped_edges"]
+            if len(dropped):
+                line += f" (there a failed episode drops {dropped.mean():.1f} edges before the step limit ends it)"
+            lines.append(f"{line}; {exact} of {cells} cells are all-or-nothing (success exactly 0 or 1)")
+    if lines:
+        lines.append("a success rate therefore moves in steps of 1 / (seeds x 5 tasks) and its sample is those cells, "
+                     "not the episodes; an edge is dropped after a stall of stall_steps = "
+                     f"{ExecuteConfig.stall_steps} steps on it, so each dropped edge cost at least that much of "
+                     "the episode")
+    return lines
+
+
+def lost_episodes(inputs: Inputs, episodes: pd.DataFrame, arm: str, task: str, losses: pd.DataFrame) -> pd.DataFrame:
+    """The arm's failed episodes in the (seed, task id) cells marked in `losses` (seed x task id)."""
+    group = inputs.selection.main.get(arm)
+    if group is None or episodes.empty:
+        return pd.DataFrame(columns=["dropped_edges"])
+    marked = losses.stack()
+    cells = {(int(seed), int(tid)) for seed, tid in marked[marked].index}
+    rows = episodes[episodes["trial_id"].isin(group.trial_ids) & (episodes["task"] == task) & ~episodes["success"]]
+    return rows[[(int(s), int(t)) in cells for s, t in zip(rows["seed"], rows["task_id"], strict=True)]]
 
 
 def threshold_insensitivity(inputs: Inputs) -> Verdict:
@@ -296,11 +354,13 @@ CLAIMS: tuple[tuple[Callable[..., Verdict], Needs], ...] = (
 )
 
 
-def verdicts(inputs: Inputs, curves: pd.DataFrame, pending: Sequence[MissingTrial] = ()) -> list[Verdict]:
+def verdicts(inputs: Inputs, curves: pd.DataFrame, pending: Sequence[MissingTrial] = (),
+             episodes: pd.DataFrame | None = None) -> list[Verdict]:
     """Every claim's verdict; `pending` = the planned trials not complete (ExperimentResults.missing)."""
+    extra = {mop_plan_all: (curves,), execution: (episodes,)}
     found = []
     for claim, needs in CLAIMS:
-        v = claim(inputs, curves) if claim is mop_plan_all else claim(inputs)
+        v = claim(inputs, *extra.get(claim, ()))
         waiting = [trial for trial in pending if needs.wants(trial)]
         if waiting and v.verdict != "not yet run":
             v.verdict = f"provisionally {v.verdict}"

@@ -68,7 +68,8 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         report.figures.append(builder(inputs, out / "figures"))
     curves = experiment.table("curves", experiment.trial_ids)
     report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
-    report.claims = claims.claims_markdown(claims.verdicts(inputs, curves, experiment.missing))
+    report.claims = claims.claims_markdown(claims.verdicts(
+        inputs, curves, experiment.missing, experiment.table("episodes", experiment.trial_ids)))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
     add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
     out.mkdir(parents=True, exist_ok=True)
