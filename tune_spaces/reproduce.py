@@ -7,10 +7,11 @@
           and the MoP lam_bal = 0 ablation
 
 Every trial follows the paper preset's rule, so each is identical to (and has the trial id of) the
-paper preset's trial. Measured cost on a 2-core machine, one trial per core (20k steps, 1 thread):
-dense ~2.5 min, codebook ~3 min, var ~3 min, m3 ~4.5 min, mdn and mop ~8.5 min each, plus ~1 min per
-executing trial; (i) ~5.6 CPU-hours (about 3 hours of wall time on 2 cores), (ii) ~1.8, (iii) ~2.0:
-about 9.5 CPU-hours, 5 hours of wall time on 2 cores. It resumes, so it may run in pieces.
+paper preset's trial. Measured cost on a 2-core machine, two trials at a time (20k steps, 1 thread
+each, nice 5), mean wall seconds per trial without / with execution: dense 182 / 244, codebook
+195 / 227, mdn 705 / 790, mop 685 / 766, m3 ~455 / -, var ~270 / 278. (i) took 7.8 CPU-hours (3.9
+hours of wall time on 2 cores); (ii) ~3.2 and (iii) ~3 CPU-hours more: about 14 CPU-hours, 7 hours
+of wall time in all. It resumes, so it may run in pieces.
 """
 
 from tune_spaces import mdn_softness
