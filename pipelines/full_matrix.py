@@ -4,10 +4,10 @@
     ray job submit --working-dir . -- python pipelines/full_matrix.py --preset paper   # a cluster
 
 Everything of one experiment lives under <storage>/<name>/: results/ (Parquet), trials/ (checkpoints),
-tune/ (Ray Tune's state), manifest.json (the planned trials). MLflow runs go to
+tune/ (Ray Tune's logs), manifest.json (the planned trials). MLflow runs go to
 sqlite:///<storage>/mlflow.db (artifacts in <storage>/mlartifacts) unless --tracking-uri says
 otherwise. Running the same command again resumes an interrupted experiment: finished trials are
-neither rerun nor duplicated.
+neither rerun nor duplicated, and the others run in the planned order (a preset's order of priority).
 """
 
 from __future__ import annotations
@@ -141,8 +141,8 @@ def config_of(entry: dict) -> TrialConfig:
 
 
 def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[dict]) -> list[str]:
-    """Record the planned trials; an existing experiment must plan the same trials (Tune cannot change
-    a grid on restore), otherwise the user is told to pick a new name."""
+    """Record the planned trials; an existing experiment must plan the same trials (its results and
+    report are read against this list), otherwise the user is told to pick a new name."""
     ids = [trial_id(config_of(entry)) for entry in trials]
     path = experiment_dir / "manifest.json"
     if path.exists():
@@ -288,6 +288,7 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
     start = time.perf_counter()
     try:
         from pipelines.tune_driver import (  # the one module that drives Ray Tune
+            Outcome,
             connect,
             run_tune,
             shutdown,
@@ -331,8 +332,14 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
             git_commit=commit,
             cpus_per_trial=args.cpus_per_trial,
         )
-        with stop.tuning():
-            outcome = run_tune(trials, context, experiment_dir, args)
+        remaining = [entry for entry, identity in zip(trials, planned, strict=True) if identity not in tally.before]
+        if tally.before:
+            print(f"resuming: {len(tally.before)} of {len(planned)} trials complete; the other {len(remaining)} "
+                  "run in the planned order", flush=True)
+        outcome = Outcome()
+        if remaining:
+            with stop.tuning():
+                outcome = run_tune(remaining, context, experiment_dir, args, len(planned), len(tally.before))
         tally.count(results_root, outcome.failed)
     except Interrupted:
         tally.count(results_root, [])

@@ -1,4 +1,9 @@
-"""The Ray Tune adapter: a fixed grid over a preset's explicit trial list, restore, retries, progress.
+"""The Ray Tune adapter: a fixed grid over a preset's explicit trial list, retries, progress.
+
+A resumed experiment is a new Tune run over the trials not yet complete, in the planned order (the
+preset's order of priority): `Tuner.restore` would requeue them in an arbitrary order (Ray 2.60 keeps
+trial states in a set). Nothing is lost by not restoring: a trial resumes from its own checkpoint
+under trials/, and finished trials are known from the Parquet results.
 
 Ray's API churns (tune.report / RunConfig moved twice since 2.7), so every Tune call of the matrix
 lives in this file: `tune.Tuner` + `tune.RunConfig` + `tune.FailureConfig` + `tune.Callback` as of Ray 2.60.
@@ -28,14 +33,14 @@ class Outcome:
 
 
 class ProgressLines(tune.Callback):
-    """One line per finished (or failed, or retried) trial, counted from the trials' own states so the
-    count stays right after a restore."""
+    """One line per finished (or failed, or retried) trial, numbered within the whole experiment: the
+    trials complete before this run (`done_before`) count first."""
 
-    def __init__(self, total: int):
-        self.total = total
+    def __init__(self, total: int, done_before: int = 0):
+        self.total, self.done_before = total, done_before
 
     def _done(self, trials) -> int:
-        return sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
+        return self.done_before + sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         result = trial.last_result or {}
@@ -114,47 +119,36 @@ def shutdown() -> None:
         ray.shutdown()
 
 
-def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args) -> Outcome:
+def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, args, total: int | None = None,
+             done_before: int = 0) -> Outcome:
+    """Run `trials` (the planned trials not yet complete, in the planned order) as one Tune run; `total`
+    and `done_before` number the progress lines within the whole experiment."""
     connect(args.local_cpus, args.cpus_per_trial)
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # the loggers are given explicitly below
     bundles = trial_bundles(args.cpus_per_trial, args.gpus_per_trial, args.execute_workers)
     trainable = tune.with_resources(run_matrix_trial, tune.PlacementGroupFactory(bundles))
-    param_space = {"flat": tune.grid_search(trials), "context": context.as_dict()}
-    tune_dir = experiment_dir / "tune"
-    # tuner.pkl alone (a driver stopped before Tune saved any state) is not an experiment to resume.
-    if tune.Tuner.can_restore(str(tune_dir)) and any(tune_dir.glob("experiment_state-*.json")):
-        print(f"resuming the interrupted experiment in {tune_dir}", flush=True)
-        tuner = tune.Tuner.restore(
-            str(tune_dir),
-            trainable=trainable,
-            param_space=param_space,
-            resume_unfinished=True,
-            resume_errored=False,
-            restart_errored=True,
-        )
-    else:
-        tuner = tune.Tuner(
-            trainable,
-            param_space=param_space,
-            tune_config=tune.TuneConfig(
-                max_concurrent_trials=args.max_concurrent or None,
-                # One worker process runs trial after trial: torch, MLflow and the datasets load once per
-                # process, not once per trial (seconds each on a smoke-sized trial).
-                reuse_actors=True,
-                trial_name_creator=_trial_name,
-                trial_dirname_creator=_trial_name,
-            ),
-            run_config=tune.RunConfig(
-                name="tune",
-                storage_path=str(experiment_dir),
-                failure_config=tune.FailureConfig(max_failures=args.max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                # CSV and JSON results only: Tune's default TensorBoard logger imports torch into the
-                # driver (2 s of a 2-core machine's CPU at start-up) for files nobody reads.
-                callbacks=[ProgressLines(len(trials)), CSVLoggerCallback(), JsonLoggerCallback()],
-                verbose=0,
-            ),
-        )
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"flat": tune.grid_search(trials), "context": context.as_dict()},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=args.max_concurrent or None,
+            # One worker process runs trial after trial: torch, MLflow and the datasets load once per
+            # process, not once per trial (seconds each on a smoke-sized trial).
+            reuse_actors=True,
+            trial_name_creator=_trial_name,
+            trial_dirname_creator=_trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name="tune",
+            storage_path=str(experiment_dir),
+            failure_config=tune.FailureConfig(max_failures=args.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            # CSV and JSON results only: Tune's default TensorBoard logger imports torch into the
+            # driver (2 s of a 2-core machine's CPU at start-up) for files nobody reads.
+            callbacks=[ProgressLines(total or len(trials), done_before), CSVLoggerCallback(), JsonLoggerCallback()],
+            verbose=0,
+        ),
+    )
     grid = tuner.fit()
     outcome = Outcome()
     for result in grid:

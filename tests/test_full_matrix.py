@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -102,9 +103,10 @@ def _tiny_trials(tmp_path: Path, flats: list[dict]) -> Path:
     return path
 
 
-def test_interrupted_experiment_resumes_without_rerunning_or_duplicating(tmp_path, full_data_dir):
+def test_interrupted_experiment_resumes_in_the_planned_order_without_rerunning_or_duplicating(tmp_path,
+                                                                                             full_data_dir):
     trials = _tiny_trials(tmp_path, [{"task": "pointmaze-medium-stitch-v0", "arm": arm, "seed": seed}
-                                     for seed in (0, 1, 2) for arm in ("dense", "mop")])
+                                     for seed in (0, 1, 2, 3) for arm in ("dense", "mop")])
     storage = tmp_path / "store"
     args = ["--trials-file", str(trials), "--storage", str(storage), "--dataset-dir", str(full_data_dir),
             "--no-download", "--local-cpus", "1", "--max-concurrent", "1"]
@@ -117,15 +119,21 @@ def test_interrupted_experiment_resumes_without_rerunning_or_duplicating(tmp_pat
     os.killpg(first.pid, signal.SIGINT)
     first.communicate(timeout=300)
     done_before = completed_trials(results)
-    assert 2 <= len(done_before) < 6
+    assert 2 <= len(done_before) <= 5, "too few trials left to see their order"
     mtimes = {path: path.stat().st_mtime_ns for path in (results / "metrics").rglob("*.parquet")}
 
     second = _matrix(args)
     output, _ = second.communicate(timeout=900)
     assert second.returncode == 0, output[-4000:]
     assert "resuming" in output
+    # the rest run in the planned order (one at a time), numbered after the trials already done
+    ran = re.findall(r"^\[(\d+)/8\] (\w+) +\S+ +seed (\d)", output, re.MULTILINE)
+    manifest = json.loads((storage / "matrix" / "manifest.json").read_text())["trials"]
+    expected = [(t["flat"]["arm"], str(t["flat"]["seed"])) for t in manifest if t["trial_id"] not in done_before]
+    assert [(arm, seed) for _, arm, seed in ran] == expected
+    assert [int(k) for k, _, _ in ran] == list(range(len(done_before) + 1, 9))
     metrics = read_table(results, "metrics")
-    assert metrics.trial_id.nunique() == 6
+    assert metrics.trial_id.nunique() == 8
     assert metrics.groupby(["trial_id", "metric", "key"]).size().max() == 1
     for path, mtime in mtimes.items():
         assert path.stat().st_mtime_ns == mtime, f"{path.name} was rewritten: a finished trial ran again"
