@@ -1,7 +1,8 @@
 """What a verdict is read against: execution over its floor, the protocol's metrics during training
 (the `curves` table) and the MDN's softness (precision and realroute against responsibility sharpness).
 
-    fig_execution   success per arm and task, the floor it must beat, the lift and the fallback fraction
+    fig_execution   success per arm and task (each seed a dot), the floor it must beat, the lift and the
+                    fallback fraction
     fig_curves      per task: plan_all, realroute_norm, precision, gated cov_r and active outputs vs
                     training step, by arm (main configurations; mean ± std over seeds)
     softness_table  the mdn_softness study: MDN at fixed sigmas and learned, MoP alongside
@@ -40,14 +41,16 @@ def fig_execution(inputs: Inputs, directory: Path) -> Figure:
             lift = inputs.main(arm, task, "exec_lift")
             fallback = inputs.main(arm, task, "exec_fallback")
             ax.bar(x, success.mean, 0.7, color=COLORS.get(arm, "gray"), alpha=0.85)
+            seeds = inputs.seeds(arm, task, "exec_success")
+            ax.scatter(x + np.linspace(-0.15, 0.15, len(seeds)), seeds, s=9, color="black", zorder=3)
             ax.plot([x - 0.38, x + 0.38], [floor.mean] * 2, "k--", lw=1.5)
-            ax.annotate(f"lift {lift.mean:+.2f}\nfb {fallback.mean:.2f}", (x, max(success.mean, floor.mean) + 0.02),
-                        ha="center", fontsize=6.5)
+            top = max(success.mean, floor.mean, *seeds)
+            ax.annotate(f"lift {lift.mean:+.2f}\nfb {fallback.mean:.2f}", (x, top + 0.03), ha="center", fontsize=6.5)
         ax.set_xticks(range(len(arms)), [arm_label(a).split(" (")[0] for a in arms], fontsize=7, rotation=20)
         ax.set_ylim(0, 1.15)
         ax.set_title(task_label(task), fontsize=9)
     axes[0][0].set_ylabel("exec_success (dashed: exec_floor)")
-    fig.suptitle(caption + " (mean over seeds)", fontsize=9)
+    fig.suptitle(caption + " (bars: mean over seeds; dots: seeds)", fontsize=9)
     return Figure(name, caption, _save(fig, directory, name))
 
 
