@@ -91,3 +91,11 @@ def test_a_larger_budget_is_named_as_a_deviation_even_when_no_trial_keeps_the_de
     assert chosen.reference == {"steps": 100}
     assert chosen.main["mop"].label == "mop"
     assert [g.label for g in matched_capacity(chosen, "mop")] == ["mop [K=16, steps=400]"]
+
+
+def test_a_study_keeps_only_the_tasks_of_its_own_trials():
+    reproduce = select(trials_frame(preset_trials("reproduce")))
+    learned = next(g for g in reproduce.study("mdn_softness", "mdn") if not g.value("sigma_fixed"))
+    # the learned-sigma MDN is main on three mazes; the softness study ran it on medium-stitch only
+    assert learned.tasks == ("pointmaze-medium-stitch-v0",) and len(learned.trial_ids) == 3
+    assert len(reproduce.main["mdn"].tasks) == 3

@@ -82,14 +82,18 @@ class Selection:
     notes: tuple[str, ...]
     trial_studies: dict[str, frozenset[str]] = field(default_factory=dict)
     """trial id -> the studies it was planned for."""
+    trial_tasks: dict[str, str] = field(default_factory=dict)
+    """trial id -> its task."""
 
     def study(self, name: str, arm: str | None = None) -> list[ConfigGroup]:
-        """The configurations (of `arm`, if given) with trials tagged `name`, restricted to those trials."""
+        """The configurations (of `arm`, if given) with trials tagged `name`, restricted to those trials
+        (and their tasks)."""
         out = []
         for group in self.groups:
             ids = tuple(i for i in group.trial_ids if name in self.trial_studies.get(i, ()))
             if ids and (arm is None or group.arm == arm):
-                out.append(dataclasses.replace(group, trial_ids=ids))
+                tasks = tuple(sorted({self.trial_tasks[i] for i in ids})) if self.trial_tasks else group.tasks
+                out.append(dataclasses.replace(group, trial_ids=ids, tasks=tasks))
         return out
 
     def others(self) -> list[ConfigGroup]:
@@ -118,7 +122,7 @@ def select(trials: pd.DataFrame) -> Selection:
         tasks = tuple(sorted({flats[i]["task"] for i in ids}))
         tags = frozenset().union(*(studies[i] for i in ids))
         groups.append(ConfigGroup(arm, deviations, identity, tuple(sorted(ids)), tasks, tags))
-    selection = Selection(tuple(groups), {}, reference, (), studies)
+    selection = Selection(tuple(groups), {}, reference, (), studies, {i: flat["task"] for i, flat in flats.items()})
     main = {}
     for group in selection.study("main"):
         if group.arm in main:
