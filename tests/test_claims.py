@@ -49,6 +49,9 @@ def test_the_realroute_lead_needs_the_paired_ci_above_zero_on_medium_and_telepor
     verdict = claims.realroute_lead(experiment(tmp_path, values))
     assert verdict.verdict == expected
     assert any(line.startswith("medium-stitch realroute: MoP 0.310 ± 0.010 (n=3)") for line in verdict.ours)
+    assert verdict.evidence[0].endswith("MoP-JEPA: medium-stitch 0.310 vs 0.247, teleport-navigate 0.310 vs 0.192; "
+                                        f"MDN: medium-stitch {mdn + 0.01:.3f} vs 0.134, teleport-navigate "
+                                        f"{mdn + 0.01:.3f} vs 0.039")
 
 
 def test_execution_is_read_as_lift_over_the_floor(tmp_path):

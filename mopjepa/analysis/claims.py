@@ -127,6 +127,16 @@ def unreal_pairs(inputs: Inputs, arm: str) -> str:
     return "; ".join(parts) or "—"
 
 
+def paper_beside(inputs: Inputs, arm: str, table: str, metric: str) -> str:
+    """'MoP-JEPA: medium-stitch 0.203 vs 0.247, ...': the arm's mean per maze, then the paper's ('' if none)."""
+    ours = means(inputs, arm, metric)
+    parts = []
+    for task, summary in ours.items():
+        theirs = inputs.paper.get(table, metric, task, arm)
+        parts.append(f"{task_label(task)} {summary.mean:.3f} vs {f'{theirs.mean:.3f}' if theirs else '—'}")
+    return f"{arm_label(arm)}: {', '.join(parts)}" if parts else ""
+
+
 def curve_peak(inputs: Inputs, curves: pd.DataFrame, arm: str, metric: str, key: str = "") -> str:
     """'medium-stitch: peak 0.64 at step 2000, final 0.18; ...' from the arm's main-configuration curves."""
     group = inputs.selection.main.get(arm)
@@ -162,6 +172,9 @@ def realroute_lead(inputs: Inputs) -> Verdict:
         v.settles = "preset reproduce, part (i) (mdn and mop, seeds 0-4, medium-stitch and teleport-navigate)"
     else:
         v.verdict = "reproduced" if all(d.low > 0 for d in settled) else "not reproduced"
+    against = [paper_beside(inputs, arm, "3", "realroute") for arm in ("mop", "mdn")]
+    if all(against):
+        v.evidence.append("realroute ours vs the paper's (which of the two arms disagrees): " + "; ".join(against))
     sharpness = means(inputs, "mdn", "mdn_resp_max")
     if sharpness:
         v.evidence.append(f"the main MDN's mean largest responsibility: {listing(sharpness)} (1 = hard assignment, "
