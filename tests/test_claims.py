@@ -113,11 +113,14 @@ def test_a_verdict_is_provisional_while_a_planned_trial_it_reads_is_not_complete
 
 
 def test_the_searchability_evidence_sets_our_unreal_pairs_beside_the_papers(tmp_path):
-    values = {("mop", task): {"plan_all": 0.5, "realroute": 0.2} for task in PAPER_TASKS}
+    values = {("mop", task): {"plan_all": 0.5, "realroute": 0.2, "plan_all_raw": 0.9, "precision_raw": 0.4}
+              for task in PAPER_TASKS}
     verdict = claims.mop_plan_all(experiment(tmp_path, values), pd.DataFrame())
     assert verdict.verdict == "not reproduced"
     line = next(line for line in verdict.evidence if line.startswith("plan_all - realroute"))
     assert line.endswith("medium-stitch 0.300 vs 0.604; teleport-navigate 0.300 vs 0.556; large-stitch 0.300 vs 0.247")
+    raw = next(line for line in verdict.evidence if line.startswith("ungated"))
+    assert raw.startswith("ungated (raw graph) plan_all_raw medium-stitch 0.910 ± 0.010 (n=3);")
 
 
 def test_the_codebook_coverage_evidence_lists_its_seeds_and_its_fixed_successors(tmp_path):
@@ -126,3 +129,14 @@ def test_the_codebook_coverage_evidence_lists_its_seeds_and_its_fixed_successors
     assert verdict.verdict == "not yet run"
     assert verdict.evidence[0].startswith("codebook raw cov_r by seed: 0.000, 0.100, 0.200; it proposes the same "
                                           "8.1 successors")
+
+
+def test_the_precision_evidence_sets_the_ungated_graphs_precision_beside(tmp_path):
+    values = {(arm, task): {"precision": 0.9, "precision_raw": raw}
+              for task in PAPER_TASKS for arm, raw in (("mdn", 0.3), ("mop", 0.4))}
+    verdict = claims.precision_gap(experiment(tmp_path, values, jitter=0.0))
+    assert verdict.verdict == "not reproduced"
+    assert verdict.evidence[0] == ("ungated (raw graph) precision: MDN medium-stitch 0.300 ± 0.000 (n=3); "
+                                   "teleport-navigate 0.300 ± 0.000 (n=3); large-stitch 0.300 ± 0.000 (n=3); MoP-JEPA "
+                                   "medium-stitch 0.400 ± 0.000 (n=3); teleport-navigate 0.400 ± 0.000 (n=3); "
+                                   "large-stitch 0.400 ± 0.000 (n=3)")

@@ -109,6 +109,8 @@ def mop_plan_all(inputs: Inputs, curves: pd.DataFrame) -> Verdict:
                           f"do not exist; realroute's ceiling (no held-out edge proposed) {listing(ceiling)}")
         v.evidence.append("plan_all - realroute (pairs the gated graph connects only through edges that do not "
                           "exist), ours vs the paper's: " + unreal_pairs(inputs, "mop"))
+        v.evidence.append(f"ungated (raw graph) plan_all_raw {listing(means(inputs, 'mop', 'plan_all_raw'))}, "
+                          f"precision_raw {listing(means(inputs, 'mop', 'precision_raw'))}")
         peak = curve_peak(inputs, curves, "mop", "plan_all")
         if peak:
             v.evidence.append("during training (curves, mean over seeds): " + peak)
@@ -192,6 +194,9 @@ def precision_gap(inputs: Inputs) -> Verdict:
     elif mdn and mop:
         worst_mdn, best = max(s.mean for s in mdn.values()), min(s.mean for s in mop.values())
         v.verdict = "reproduced" if worst_mdn <= 0.30 and worst_mdn < best else "not reproduced"
+    raw = {arm: means(inputs, arm, "precision_raw") for arm in ("mdn", "mop")}
+    if all(raw.values()):
+        v.evidence.append(f"ungated (raw graph) precision: MDN {listing(raw['mdn'])}; MoP-JEPA {listing(raw['mop'])}")
     v.evidence += softness_evidence(inputs)
     return v
 
