@@ -2,8 +2,8 @@
 
 A resumed experiment is a new Tune run over the trials not yet complete, in the planned order (the
 preset's order of priority): `Tuner.restore` would requeue them in an arbitrary order (Ray 2.60 keeps
-trial states in a set). Nothing is lost by not restoring: a trial resumes from its own checkpoint
-under trials/, and finished trials are known from the Parquet results.
+trial states in a set). Nothing is lost by not restoring: Tune holds none of a trial's state (a
+trial keeps its trained model under trials/), and finished trials are known from the Parquet results.
 
 Ray's API churns (tune.report / RunConfig moved twice since 2.7), so every Tune call of the matrix
 lives in this file: `tune.Tuner` + `tune.RunConfig` + `tune.FailureConfig` + `tune.Callback` as of Ray 2.60.
