@@ -36,7 +36,9 @@ def test_collapse_is_reproduced_only_with_every_arm_on_every_maze_below_the_boun
     low = {(arm, task): {"plan_all": 0.05} for arm in ("dense", "m3", "var") for task in PAPER_TASKS}
     assert claims.collapse(experiment(tmp_path / "a", low)).verdict == "reproduced"
     high = {**low, ("var", LARGE): {"plan_all": 0.3}}
-    assert claims.collapse(experiment(tmp_path / "b", high)).verdict == "not reproduced"
+    verdict = claims.collapse(experiment(tmp_path / "b", high))
+    assert verdict.verdict == "not reproduced"
+    assert verdict.evidence[0] == "largest plan_all of the three arms: 0.310 (Var-JEPA, large-stitch)"
     partial = {key: value for key, value in low.items() if key[0] != "m3"}
     verdict = claims.collapse(experiment(tmp_path / "c", partial))
     assert verdict.verdict == "not yet run" and "part (ii)" in verdict.settles
@@ -140,3 +142,13 @@ def test_the_precision_evidence_sets_the_ungated_graphs_precision_beside(tmp_pat
                                    "teleport-navigate 0.300 ± 0.000 (n=3); large-stitch 0.300 ± 0.000 (n=3); MoP-JEPA "
                                    "medium-stitch 0.400 ± 0.000 (n=3); teleport-navigate 0.400 ± 0.000 (n=3); "
                                    "large-stitch 0.400 ± 0.000 (n=3)")
+
+
+def test_the_coverage_verdict_says_which_parts_of_its_rule_hold(tmp_path):
+    values = {(arm, TELEPORT): {("cov_r", "teleport"): value}
+              for arm, value in (("dense", 0.1), ("m3", 0.1), ("var", 0.2), ("mdn", 0.4), ("mop", 0.6))}
+    values[("codebook", TELEPORT)] = {("cov_r_raw", "teleport"): 0.2, ("shuffle", "teleport"): 1.0}
+    verdict = claims.teleport_coverage(experiment(tmp_path, values, jitter=0.0))
+    assert verdict.verdict == "not reproduced"
+    assert verdict.evidence[-1] == ("which parts of the rule hold: MoP's gated cov_r is the highest: yes; the "
+                                    "codebook's raw cov_r >= 0.9: no; its shuffle within [0.8, 1.25]: yes")

@@ -82,9 +82,9 @@ def collapse(inputs: Inputs) -> Verdict:
     if not complete:
         v.settles = "preset reproduce, part (i) (dense) and part (ii) (m3, var), all three mazes"
     if any(measured.values()):
-        worst = max(s.mean for m in measured.values() for s in m.values())
+        worst, arm, task = max((s.mean, arm, task) for arm, m in measured.items() for task, s in m.items())
         v.verdict = ("reproduced" if worst <= COLLAPSE_MAX else "not reproduced") if complete else v.verdict
-        v.evidence.append(f"largest plan_all of the three arms: {worst:.3f}")
+        v.evidence.append(f"largest plan_all of the three arms: {worst:.3f} ({arm_label(arm)}, {task_label(task)})")
         norms = means(inputs, "dense", "realroute_norm")
         if norms:
             v.evidence.append(f"dense realroute over its ceiling: {listing(norms)}")
@@ -235,8 +235,12 @@ def teleport_coverage(inputs: Inputs) -> Verdict:
         v.settles = "preset reproduce, parts (i) and (ii) on teleport-navigate"
         return v
     best = max(gated, key=lambda arm: gated[arm].mean)
-    top = gated[best].mean == gated["mop"].mean
-    v.verdict = "reproduced" if top and raw.mean >= 0.9 and 0.8 <= shuffle.mean <= 1.25 else "not reproduced"
+    parts = {"MoP's gated cov_r is the highest": gated[best].mean == gated["mop"].mean,
+             "the codebook's raw cov_r >= 0.9": raw.mean >= 0.9,
+             "its shuffle within [0.8, 1.25]": 0.8 <= shuffle.mean <= 1.25}
+    v.evidence.append("which parts of the rule hold: " + "; ".join(f"{part}: {'yes' if held else 'no'}"
+                                                                   for part, held in parts.items()))
+    v.verdict = "reproduced" if all(parts.values()) else "not reproduced"
     return v
 
 
