@@ -9,9 +9,9 @@
 Every trial follows the paper preset's rule, so each is identical to (and has the trial id of) the
 paper preset's trial. Measured cost on a 2-core machine, two trials at a time (20k steps, 1 thread
 each, nice 5), mean wall seconds per trial without / with execution: dense 182 / 244, codebook
-195 / 227, mdn 705 / 790, mop 685 / 766, m3 ~455 / -, var ~270 / 278. (i) took 7.8 CPU-hours (3.9
-hours of wall time on 2 cores); (ii) ~3.2 and (iii) ~3 CPU-hours more: about 14 CPU-hours, 7 hours
-of wall time in all. It resumes, so it may run in pieces.
+195 / 227, mdn 705 / 790, mop 685 / 766, m3 515 / 514, var 308 / 304. (i) took 7.8 CPU-hours (3.9
+hours of wall time on 2 cores), (ii) 3.4 (1.7 hours); (iii) is about 3 more (13 trials, mostly
+MDN): about 14 CPU-hours, 7 hours of wall time in all. It resumes, so it may run in pieces.
 """
 
 from tune_spaces import mdn_softness
