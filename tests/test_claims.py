@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from mopjepa.analysis import claims
+from mopjepa.analysis import claims, claims_page
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PAPER_TASKS, PaperTables
 from mopjepa.analysis.selection import select
@@ -87,7 +87,7 @@ def test_execution_is_read_per_seed_and_task_cell_with_what_the_lost_cells_cost(
 
 
 def test_the_page_lists_every_claim_with_its_verdict(tmp_path):
-    page = claims.claims_markdown(claims.verdicts(experiment(tmp_path, {("mop", MEDIUM): {"plan_all": 0.2}}),
+    page = claims_page.claims_markdown(claims.verdicts(experiment(tmp_path, {("mop", MEDIUM): {"plan_all": 0.2}}),
                                                   load_experiment(tmp_path / "exp").table("curves")))
     assert page.count("| **not yet run** |") == len(claims.CLAIMS)
     assert "- ours: MoP-JEPA: medium-stitch 0.210 ± 0.010 (n=3)" in page

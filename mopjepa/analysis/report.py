@@ -17,7 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis import claims, family, figures, mechanism, selection, tables, teleport_picture, verdicts
+from mopjepa.analysis import (
+    claims,
+    claims_page,
+    family,
+    figures,
+    mechanism,
+    selection,
+    tables,
+    teleport_picture,
+    verdicts,
+)
 from mopjepa.analysis.load import ExperimentResults, load_experiment
 from mopjepa.analysis.paper import PaperTables
 from mopjepa.analysis.render import Table
@@ -68,7 +78,7 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         report.figures.append(builder(inputs, out / "figures"))
     curves = experiment.table("curves", experiment.trial_ids)
     report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
-    report.claims = claims.claims_markdown(claims.verdicts(
+    report.claims = claims_page.claims_markdown(claims.verdicts(
         inputs, curves, experiment.missing, experiment.table("episodes", experiment.trial_ids)))
     report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
     add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
@@ -156,7 +166,7 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
                      + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
     lines += [f"- note: {note}" for note in report.notes]
     lines += ["", "## The paper's claims", "", "Every claim with its rule, our numbers and the verdict: "
-              "[claims.md](claims.md)", "", claims.verdict_table(report.claims), "", "## Tables", ""]
+              "[claims.md](claims.md)", "", claims_page.verdict_table(report.claims), "", "## Tables", ""]
     for table in report.tables:
         lines.append(f"Files: [{table.name}.md](tables/{table.name}.md), [csv](tables/{table.name}.csv), "
                      f"[tex](tables/{table.name}.tex)")
