@@ -98,7 +98,7 @@ def train_model(
     on_evaluate: Callable[[WorldModel, int], None] | None = None,
 ) -> tuple[WorldModel, TrainSummary]:
     examples = cells.train_examples
-    action = examples.action if cfg.data.context_action else None
+    action = examples.context_action(cfg.data.context_action)
     model = WorldModel.build(
         cfg, examples.context.shape[1], examples.action.shape[1], cells.feature_mean, cells.feature_std
     )
@@ -125,7 +125,8 @@ def diagnostic_rows(model: WorldModel, cells: CellData, cfg: TrialConfig) -> lis
     def batch(array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(array[index]), dtype=torch.float32, device=model.device)
 
-    action = batch(examples.action) if cfg.data.context_action else None
+    action = examples.context_action(cfg.data.context_action)
+    action = None if action is None else batch(action)
     model.eval()
     values = model.diagnostics(batch(examples.context), batch(examples.target), action)
     return [{"metric": name, "key": "", "value": value} for name, value in values.items()]

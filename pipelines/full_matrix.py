@@ -141,18 +141,24 @@ def config_of(entry: dict) -> TrialConfig:
 
 
 def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[dict]) -> list[str]:
-    """Record the planned trials; an existing experiment must plan the same trials (its results and
-    report are read against this list), otherwise the user is told to pick a new name."""
+    """Record the planned trials. An existing experiment may grow: its preset may append trials and
+    reorder those not yet run (the new list is the planned order); dropping a planned trial is refused
+    (its results and report are read against this list), and the user is told to pick a new name."""
     ids = [trial_id(config_of(entry)) for entry in trials]
     path = experiment_dir / "manifest.json"
     if path.exists():
         previous = [t["trial_id"] for t in json.loads(path.read_text())["trials"]]
-        if previous != ids:
+        if previous == ids:
+            return ids
+        dropped = [trial for trial in previous if trial not in set(ids)]
+        if dropped:
             raise SystemExit(
                 f"error: experiment {str(experiment_dir)!r} was started with a different trial list "
-                f"({len(previous)} trials); use another --name for a changed matrix"
+                f"({len(previous)} trials, {len(dropped)} of them no longer planned, e.g. {dropped[0]}); "
+                "use another --name for a changed matrix"
             )
-        return ids
+        print(f"experiment {name}: the plan grows from {len(previous)} to {len(ids)} trials "
+              "(trials not yet run follow the new order)", flush=True)
     experiment_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
         "preset": preset,

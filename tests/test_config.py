@@ -49,7 +49,8 @@ def test_configs_are_frozen():
 def test_coerce_parses_command_line_strings_by_field_type():
     assert coerce("mop", "K", "16") == 16
     assert coerce("mop", "lam_route", "0.5") == 0.5
-    assert coerce("mop", "context_action", "true") is True
+    legacy = coerce("mop", "context_action", "true")
+    assert TrialConfig.from_flat({"context_action": legacy}).data.context_action == "to_exit"
     with pytest.raises(ConfigError, match="'K' = 'many' is not allowed: must be int"):
         coerce("mop", "K", "many")
     with pytest.raises(ConfigError, match="unknown config key 'K' for arm 'dense'"):

@@ -29,13 +29,13 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
 
 def test_paper_preset_counts():
     trials = preset_trials("paper")
-    assert len(trials) == 226
+    assert len(trials) == 244
     main = [t for t in trials if "main" in t["studies"]]
     assert all(set(t) == {"task", "arm", "seed", "episodes_per_task", "studies"} for t in main)
     assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
     assert {t["seed"] for t in main} == set(range(5))
     grid = {(t["K"], t["lam_bal"]) for t in trials if t["arm"] == "mdn" and "lam_bal" in t and "steps" not in t}
-    assert {t["sigma_fixed"] for t in trials if "sigma_fixed" in t} == {0.03, 0.1, 0.3}
+    assert {t["sigma_fixed"] for t in trials if "sigma_fixed" in t} == {0.03, 0.1, 0.3, 0.5, 0.7, 1.0}
     assert grid == {(k, lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)} - {(8, 0.01)}
     sweep = sorted(t.get("K", 8) for t in trials
                    if t["arm"] == "mop" and t["task"] == "pointmaze-teleport-navigate-v0" and t["seed"] == 0
@@ -73,11 +73,11 @@ def test_mechanism_preset_is_every_arm_over_the_branch_counts_with_three_seeds()
     assert all(t["studies"] == ["branch_sweep"] for t in trials)
 
 
-def test_mdn_softness_is_three_fixed_sigmas_beside_the_learned_one_with_mop_alongside():
+def test_mdn_softness_is_six_fixed_sigmas_beside_the_learned_one_with_mop_alongside():
     trials = preset_trials("mdn_softness")
-    assert len(trials) == 2 * 3 * 5
+    assert len(trials) == 2 * 3 * 8
     assert Counter(t.get("sigma_fixed", "learned") for t in trials if t["arm"] == "mdn") == {
-        "learned": 6, 0.03: 6, 0.1: 6, 0.3: 6}
+        "learned": 6, 0.03: 6, 0.1: 6, 0.3: 6, 0.5: 6, 0.7: 6, 1.0: 6}
     assert sum(t["arm"] == "mop" for t in trials) == 6 and {t["seed"] for t in trials} == {0, 1, 2}
     assert {t["studies"][0] for t in trials} == {"mdn_softness"}
     assert plain(trials) <= plain(preset_trials("paper"))  # the same trials as the paper preset's
@@ -89,9 +89,12 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert Counter(t["arm"] for t in core) == {a: 15 for a in ("dense", "mdn", "mop", "codebook")}
     assert {t["seed"] for t in core} == set(range(5)) and all("steps" not in t for t in trials)
     assert Counter(t["arm"] for t in trials[60:90]) == {"m3": 15, "var": 15}
-    rest = trials[90:]
-    assert {t["task"] for t in rest} == {"pointmaze-medium-stitch-v0"} and {t["seed"] for t in rest} == {0, 1, 2}
-    assert {t["arm"] for t in rest} == {"mdn", "ensemble", "mop"}
+    ablations, softness = trials[90:96], trials[96:]
+    assert {(t["task"], t["seed"]) for t in ablations} == {("pointmaze-medium-stitch-v0", s) for s in (0, 1, 2)}
+    assert Counter(t["arm"] for t in ablations) == {"ensemble": 3, "mop": 3}
+    assert {t["arm"] for t in softness} == {"mdn"} and [t["sigma_fixed"] for t in softness[:3]] == [0.7] * 3
+    assert Counter(t["task"] for t in softness) == {"pointmaze-medium-stitch-v0": 18,
+                                                    "pointmaze-teleport-navigate-v0": 9}
     executing = [t for t in trials if t["episodes_per_task"]]
     assert {t["task"] for t in executing} == {"pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0"}
     assert all(t["episodes_per_task"] == 50 and t["seed"] < 3 for t in executing)

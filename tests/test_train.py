@@ -48,7 +48,7 @@ def build(cfg: TrialConfig, action_dim: int = 2) -> tuple[WorldModel, BatchSampl
         target,
         cfg.train.batch_size,
         torch_generator(cfg.seed, "batches"),
-        action=action if cfg.data.context_action else None,
+        action=action if cfg.data.action_in_context else None,
     )
     return model, sampler
 
@@ -73,7 +73,7 @@ def test_every_arm_trains_and_reports_namespaced_metrics(arm):
 
 
 def test_context_action_enters_the_predictor():
-    cfg = tiny_config("mop", context_action=True)
+    cfg = tiny_config("mop", context_action="step")
     model, sampler = build(cfg)
     assert model.predictor.context_dim == 8 + 2
     train(model, sampler, cfg.train)

@@ -2,7 +2,9 @@
 
 A learned sigma shrinks until the MDN's responsibilities are near one-hot (its gate gradient is then
 MoP's router cross-entropy), so the default MDN is a near-hard mixture. This study holds sigma fixed at
-0.03, 0.1 and 0.3 beside the learned one, with MoP alongside, on pointmaze-medium-stitch-v0 and
+0.03, 0.1, 0.3, 0.5, 0.7 and 1.0 beside the learned one (on these latents two successor modes of a cell
+sit at cosine 0.1-0.4, so two equal components stay near one-hot up to sigma 0.3: a soft MDN needs
+0.5-1.0), with MoP alongside, on pointmaze-medium-stitch-v0 and
 pointmaze-teleport-navigate-v0, seeds 0-2, the default budget. Every MDN trial records mdn_sigma and
 mdn_resp_max; the report draws precision and realroute against mdn_resp_max. Trials follow the
 paper preset's execution rule, so they merge with its identical trials.
@@ -11,14 +13,12 @@ paper preset's execution rule, so they merge with its identical trials.
 from tune_spaces.paper import COVERAGE_SEEDS, TELEPORT, _trial
 
 TASKS = ("pointmaze-medium-stitch-v0", TELEPORT)
-SIGMAS = (0.03, 0.1, 0.3)
+SIGMAS = (0.03, 0.1, 0.3, 0.5, 0.7, 1.0)
 
 
-def trials(tasks=TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
-    out = []
-    for task in tasks:
-        for seed in seeds:
-            out.append(_trial(task, "mdn", seed, "mdn_softness"))
-            out += [_trial(task, "mdn", seed, "mdn_softness", sigma_fixed=sigma) for sigma in SIGMAS]
-            out.append(_trial(task, "mop", seed, "mdn_softness"))
+def trials(tasks=TASKS, seeds=COVERAGE_SEEDS, sigmas=SIGMAS) -> list[dict]:
+    """The learned MDN and MoP of each (task, seed), then each fixed sigma in `sigmas`' order."""
+    out = [_trial(task, arm, seed, "mdn_softness") for task in tasks for seed in seeds for arm in ("mdn", "mop")]
+    for sigma in sigmas:
+        out += [_trial(task, "mdn", seed, "mdn_softness", sigma_fixed=sigma) for task in tasks for seed in seeds]
     return out

@@ -9,7 +9,8 @@ and keys that the chosen arm does not have (``K`` for ``dense``), before any wor
     components.py   data, encoder, training, graph, execution, the generated branch-sweep task
     arms.py         the arm registry: config type, predictor, label and colour of each arm, in one entry
     predictors.py   one config per predictor arm, and the paper's arms' registry entries
-    trial.py        TrialConfig (nested <-> flat), RUNTIME_KEYS, flat_key_types, coerce
+    identity.py     what a trial computes: RUNTIME_KEYS, the keys added later and their old values
+    trial.py        TrialConfig (nested <-> flat), flat_key_types, coerce
 """
 
 from mopjepa.config.arms import (
@@ -34,6 +35,7 @@ from mopjepa.config.components import (
     MechanismConfig,
     TrainConfig,
 )
+from mopjepa.config.identity import RUNTIME_KEYS
 from mopjepa.config.predictors import (
     ASSIGNMENTS,
     CodebookConfig,
@@ -45,7 +47,7 @@ from mopjepa.config.predictors import (
     PredictorConfig,
     VarConfig,
 )
-from mopjepa.config.trial import RUNTIME_KEYS, TrialConfig, coerce, flat_key_types
+from mopjepa.config.trial import TrialConfig, coerce, flat_key_types
 
 __all__ = [
     "ARMS", "ARM_COLOURS", "ARM_LABELS", "Arm", "arm_colour", "arm_label", "register_arm", "unregister_arm",

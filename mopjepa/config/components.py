@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mopjepa.config.checks import check, is_number, non_negative, positive_int
+from mopjepa.config.identity import CONTEXT_ACTION_MODES
 
 # ----------------------------------------------------------------------------------------------
 # Data and the shared encoder
@@ -27,14 +28,23 @@ class DataConfig:
     """Fraction of the unique observed (cell, next cell) pairs removed from training."""
     mode_threshold: float = 0.05
     """A next cell is a successor mode of a cell when its empirical frequency is at least this."""
-    context_action: bool = False
-    """Append the mean action until the next cell entry to the predictor context."""
+    context_action: str = "none"
+    """The action in the predictor's context c = [z, a] (Eq. 1): 'none' (an action-free context),
+    'step' (the step's own action a_t) or 'to_exit' (the mean action from t to the next cell's entry).
+    Legacy bools load as false -> 'none', true -> 'to_exit' (mopjepa.config.identity)."""
 
     def __post_init__(self):
         check(isinstance(self.task, str) and self.task != "", "task", self.task, "an OGBench dataset name")
         check(0.0 <= self.holdout_fraction < 1.0, "holdout_fraction", self.holdout_fraction, "in [0, 1)")
         check(0.0 < self.mode_threshold < 1.0, "mode_threshold", self.mode_threshold, "in (0, 1)")
         check(isinstance(self.data_seed, int) and self.data_seed >= 0, "data_seed", self.data_seed, "an int >= 0")
+        check(self.context_action in CONTEXT_ACTION_MODES, "context_action", self.context_action,
+              f"one of {CONTEXT_ACTION_MODES}")
+
+    @property
+    def action_in_context(self) -> bool:
+        """The model's context carries an action (it must then be queried with actions)."""
+        return self.context_action != "none"
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class TrainConfig:
 
 
 EDGE_COSTS = ("neglog", "uniform")
+QUERY_ACTIONS = ("none", "compass4", "compass8")
 
 
 @dataclass(frozen=True)
@@ -105,12 +116,17 @@ class GraphConfig:
     """Edge cost: 'neglog' (-log pi_k) or 'uniform' (1 per edge, an ablation)."""
     shuffle_permutations: int = 10
     """Seeded permutations of contexts across cells averaged by the shuffle test."""
+    query_actions: str = "none"
+    """The actions each cell is queried with: 'none' (an action-free model), 'compass4' or 'compass8'
+    (unit compass directions scaled by the train split's median action norm). An action-conditioned
+    model's graph is the union over its actions, gated inside each query (docs/protocol.md#4-the-blind-graph)."""
 
     def __post_init__(self):
         check(is_number(self.gate_factor) and 0 < self.gate_factor, "gate_factor", self.gate_factor, "> 0")
         check(is_number(self.gate_threshold) and 0 <= self.gate_threshold < 1,
                "gate_threshold", self.gate_threshold, "in [0, 1)")
         check(self.edge_cost in EDGE_COSTS, "edge_cost", self.edge_cost, f"one of {EDGE_COSTS}")
+        check(self.query_actions in QUERY_ACTIONS, "query_actions", self.query_actions, f"one of {QUERY_ACTIONS}")
         positive_int(self, "shuffle_permutations")
 
 

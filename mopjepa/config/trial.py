@@ -18,12 +18,11 @@ from mopjepa.config.components import (
     MechanismConfig,
     TrainConfig,
 )
+from mopjepa.config.identity import context_action_mode
 from mopjepa.config.predictors import PREDICTOR_CONFIGS, MoPConfig, PredictorConfig
 
 _COMPONENTS = ("data", "encoder", "train", "graph", "execute")
 
-RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers", "device")
-"""Flat keys that say where or how fast a trial runs, not what it computes: not part of its identity."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,8 @@ class TrialConfig:
     def from_flat(cls, flat: dict[str, Any]) -> TrialConfig:
         """Build a trial from flat keys; unknown keys (for this arm and task) are an error naming them."""
         flat = dict(flat)
+        if "context_action" in flat:  # a legacy bool (schema <= 3) loads as its mode
+            flat["context_action"] = context_action_mode(flat["context_action"])
         arm = flat.pop("arm", cls.arm)
         task = flat.get("task", DataConfig.task)
         allowed = cls.allowed_keys(arm, task)

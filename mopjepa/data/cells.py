@@ -8,6 +8,7 @@ from the successor law), so a visit's length does not weigh its transition.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,9 @@ class Examples:
     target: np.ndarray
     """[E, obs_dim] raw observation at the midpoint of the next cell visit."""
     action: np.ndarray
-    """[E, p] mean action over [t, next-cell entry)."""
+    """[E, p] mean action over [t, next-cell entry) (context_action 'to_exit')."""
+    step_action: np.ndarray
+    """[E, p] the step's own action a_t (context_action 'step', Eq. 1)."""
     cell: np.ndarray
     """[E] cell of s_t."""
     next_cell: np.ndarray
@@ -32,11 +35,18 @@ class Examples:
 
     def subset(self, mask: np.ndarray) -> Examples:
         return Examples(
-            *(getattr(self, f)[mask] for f in ("context", "target", "action", "cell", "next_cell"))
+            *(getattr(self, f.name)[mask] for f in dataclasses.fields(self))
         )
 
     def __len__(self) -> int:
         return len(self.cell)
+
+    def context_action(self, mode: str) -> np.ndarray | None:
+        """[E, p] the action a context of `mode` carries (DataConfig.context_action), None for 'none'."""
+        actions = {"none": None, "step": self.step_action, "to_exit": self.action}
+        if mode not in actions:
+            raise ValueError(f"context_action {mode!r} is not one of {tuple(actions)}")
+        return actions[mode]
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ def build_examples(split: Split, geometry: MazeGeometry) -> Examples:
         context=split.observations[steps],
         target=split.observations[middle],
         action=mean_action.astype(np.float32),
+        step_action=split.actions[steps].astype(np.float32),
         cell=visits.cell[visit[steps]],
         next_cell=visits.cell[next_visit],
     )

@@ -3,7 +3,7 @@
     z  = f_theta(s)/|f_theta(s)|,  z+ = sg(f_xi(s+)/|f_xi(s+)|),  c = [z, a]      (Eq. 1)
 
 Only the predictor differs between arms; the loss is the arm's own. The context carries the action
-only when the trial's ``context_action`` is on (action_dim may be 0).
+only when the trial's ``context_action`` is not 'none' (action_dim may be 0).
 
 A model is built on the CPU (the same initialisation on every device) and moved with ``.to(device)``;
 the sampling generator stays a CPU one, so sampling arms draw the same noise on every device.
@@ -28,7 +28,7 @@ class WorldModel(nn.Module):
         self.config = config
         self.obs_dim = encoder.obs_dim
         self.action_dim = action_dim
-        """p: the action part of the context (0 unless context_action is on)."""
+        """p: the action part of the context (0 when context_action is 'none')."""
         self.encoder = encoder
         self.target_encoder = make_target(encoder)
         self.predictor = predictor
@@ -46,12 +46,13 @@ class WorldModel(nn.Module):
         generator: torch.Generator | None = None,
     ) -> WorldModel:
         """A freshly initialized model. ``action_dim`` is the dataset's; it enters the context only
-        when ``cfg.data.context_action``. ``generator`` defaults to the trial's 'init' stream."""
+        when ``cfg.data.action_in_context``. ``generator`` defaults to the trial's 'init' stream."""
         if generator is None:
             generator = torch_generator(cfg.seed, "init")
-        context_action_dim = action_dim if cfg.data.context_action else 0
-        if cfg.data.context_action and action_dim < 1:
-            raise ValueError(f"context_action is on but the dataset has action_dim={action_dim}")
+        context_action_dim = action_dim if cfg.data.action_in_context else 0
+        if cfg.data.action_in_context and action_dim < 1:
+            raise ValueError(f"context_action is {cfg.data.context_action!r} but the dataset has no action "
+                             f"(action_dim={action_dim})")
         encoder = Encoder(obs_dim, cfg.encoder, feature_mean, feature_std, generator)
         latent_dim = cfg.encoder.latent_dim
         predictor = build_predictor(
@@ -87,13 +88,13 @@ class WorldModel(nn.Module):
         if self.action_dim == 0:
             if action is not None:
                 raise ValueError(
-                    "this model's context has no action (context_action is off), but one was given"
+                    "this model's context has no action (context_action is 'none'), but one was given"
                 )
             return z
         if action is None or action.shape != (z.shape[0], self.action_dim):
             got = None if action is None else list(action.shape)
             raise ValueError(
-                f"context_action is on: need action [{z.shape[0]}, {self.action_dim}], got {got}"
+                f"the context has an action: need action [{z.shape[0]}, {self.action_dim}], got {got}"
             )
         return torch.cat([z, action], dim=-1)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from mopjepa.config import RUNTIME_KEYS, TrialConfig, flat_key_types
+from mopjepa.config import TrialConfig, flat_key_types
+from mopjepa.config.identity import identity
 from mopjepa.results.studies import studies_text
 
 SCHEMA_VERSION = 3
@@ -118,9 +119,9 @@ def table_schema(table: str) -> pa.Schema:
 
 
 def trial_id(cfg: TrialConfig) -> str:
-    """A stable 12-hex id of what a trial computes (its flat config less the runtime keys)."""
-    identity = {k: v for k, v in cfg.to_flat().items() if k not in RUNTIME_KEYS}
-    text = json.dumps(identity, sort_keys=True)
+    """A stable 12-hex id of what a trial computes (mopjepa.config.identity: its flat config less the
+    runtime keys and the added keys at their old value)."""
+    text = json.dumps(identity(cfg.to_flat()), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

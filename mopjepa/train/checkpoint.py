@@ -66,7 +66,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     payload = read_checkpoint(path, device)
     cfg = TrialConfig.from_flat(payload["config"])
     obs_dim = payload["obs_dim"]
-    # the action dim enters the context only when context_action is on; 0 is then impossible
+    # the action dim enters the context only when it has an action; 0 is then impossible
     model = WorldModel.build(cfg, obs_dim, payload["action_dim"], np.zeros(obs_dim), np.ones(obs_dim)).to(device)
     _load_state(model, payload, path)
     return model
