@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mopjepa.audit import edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
+from mopjepa.audit import ModelFunctions, edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
+from mopjepa.audit.actions import query_action_set
 from mopjepa.config import TrialConfig
 from mopjepa.config.trial import BranchTask, MazeTask
 from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data, prepare_data
@@ -109,9 +110,14 @@ def train_model(
     return model, train(model, sampler, cfg.train, on_metrics, pause)
 
 
-def protocol_metrics(functions: tuple, cells: CellData, truth: Truth, cfg: TrialConfig) -> list[dict]:
+def query_actions(cfg: TrialConfig, cells: CellData) -> np.ndarray | None:
+    """[A, p] the action set every cell is queried with (GraphConfig.query_actions), None without actions."""
+    return query_action_set(cfg.graph.query_actions, cells.train_examples.context_action(cfg.data.context_action))
+
+
+def protocol_metrics(functions: ModelFunctions, cells: CellData, truth: Truth, cfg: TrialConfig) -> list[dict]:
     """Stages 3-5 without the figures' rows: query blind, propose, evaluate (what a curve point holds)."""
-    queries = query_cells(functions, cells.query_observations)
+    queries = query_cells(functions, cells.query_observations, query_actions(cfg, cells))
     blind, rollout = propose(queries, cfg.graph)
     return evaluate_metrics(blind, rollout, truth, cfg.graph, cfg.seed)
 
@@ -176,7 +182,7 @@ def run_trial(
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             save_checkpoint(model, checkpoint)
     with stage("propose"):
-        queries = query_cells(numpy_functions(model), cells.query_observations)
+        queries = query_cells(numpy_functions(model), cells.query_observations, query_actions(cfg, cells))
         blind, rollout = propose(queries, cfg.graph)
     with stage("evaluate"):
         metrics, beliefs = evaluate(queries, blind, rollout, truth, cfg.graph, cfg.seed)

@@ -46,10 +46,12 @@ from pipelines.common import (  # noqa: E402
     tqdm_progress,
 )
 
-CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads",
+CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads", "context_action",
                *(field.name for field in dataclasses.fields(GraphConfig)))
-"""The config keys an audit has: how cells are cut, how the graph is gated, and torch's intra-op threads
-while the model runs (TrainConfig.threads, default 1: a torch model's answers depend on it)."""
+"""The config keys an audit has: how cells are cut, how the graph is gated (query_actions: the action set
+an action-conditioned model is queried with; context_action: whose train-split actions, 'step' by default,
+scale it), and torch's intra-op threads while the model runs (TrainConfig.threads, default 1: a torch
+model's answers depend on it)."""
 
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
@@ -118,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                           MOPJEPA_AUDIT_SEED=str(args.seed))
         with torch_threads(threads):
             model = load_factory(args.model)()
-            report = audit(task, model, graph, args.seed, data.holdout_fraction, data.mode_threshold)
+            scale_from = data.context_action if data.action_in_context else "step"  # the compass's action norm
+            report = audit(task, model, graph, args.seed, data.holdout_fraction, data.mode_threshold, scale_from)
     except (ConfigError, DataError, ModelSpecError, ModelOutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mopjepa.config import GraphConfig
 from mopjepa.evaluate import Truth, as_dict, metric_report
@@ -52,9 +53,9 @@ def test_importing_the_proposer_loads_no_truth_module():
 
 def test_proposer_signature_takes_model_outputs_only():
     parameters = list(inspect.signature(propose_graph).parameters)
-    assert parameters == ["latents", "weights", "reference", "config"]
+    assert parameters == ["latents", "weights", "reference", "config", "num_actions"]
     parameters = list(inspect.signature(propose.decode_two_step).parameters)
-    assert parameters == ["latents", "first_weights", "second_weights", "reference", "config"]
+    assert parameters == ["latents", "first_weights", "second_weights", "reference", "config", "num_actions"]
 
 
 def snapshot(blind) -> dict[str, np.ndarray]:
@@ -69,7 +70,8 @@ def snapshot(blind) -> dict[str, np.ndarray]:
     return arrays
 
 
-def test_graph_is_identical_whatever_truth_the_evaluator_receives():
+@pytest.mark.parametrize("num_actions", [1, 2])  # 2: the 4 outputs of a cell are 2 actions' 2 outputs
+def test_graph_is_identical_whatever_truth_the_evaluator_receives(num_actions):
     rng = np.random.default_rng(0)
     num_cells = 12
     targets = [rng.choice(num_cells, size=3, replace=False).tolist() for _ in range(num_cells)]
@@ -86,14 +88,15 @@ def test_graph_is_identical_whatever_truth_the_evaluator_receives():
     real = np.eye(num_cells, k=1, dtype=bool) | np.eye(num_cells, k=-1, dtype=bool)
     corrupted = ~real
     np.fill_diagonal(corrupted, False)
-    first = propose_graph(latents, weights, reference, GraphConfig())
+    first = propose_graph(latents, weights, reference, GraphConfig(), num_actions)
     before = snapshot(first)
     honest = as_dict(metric_report(first, truth_of(real, real.copy()), GraphConfig(),
                                    np.random.default_rng(0)))
     lying = as_dict(metric_report(first, truth_of(corrupted, corrupted.copy()), GraphConfig(),
                                   np.random.default_rng(0)))
     assert honest[("precision", "")] != lying[("precision", "")]  # the evaluator did read the truth
-    second = propose_graph(latents, weights, reference, GraphConfig())
+    second = propose_graph(latents, weights, reference, GraphConfig(), num_actions)
+    assert (second.raw.action is None) == (num_actions == 1)
     for name, array in snapshot(second).items():
         np.testing.assert_array_equal(array, before[name], err_msg=name)
     for name, array in snapshot(first).items():  # evaluating did not modify the proposal

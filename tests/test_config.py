@@ -50,7 +50,8 @@ def test_coerce_parses_command_line_strings_by_field_type():
     assert coerce("mop", "K", "16") == 16
     assert coerce("mop", "lam_route", "0.5") == 0.5
     legacy = coerce("mop", "context_action", "true")
-    assert TrialConfig.from_flat({"context_action": legacy}).data.context_action == "to_exit"
+    cfg = TrialConfig.from_flat({"context_action": legacy, "query_actions": "compass4"})
+    assert cfg.data.context_action == "to_exit"
     with pytest.raises(ConfigError, match="'K' = 'many' is not allowed: must be int"):
         coerce("mop", "K", "many")
     with pytest.raises(ConfigError, match="unknown config key 'K' for arm 'dense'"):

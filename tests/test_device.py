@@ -168,7 +168,8 @@ def test_checkpoints_are_saved_device_free_and_load_onto_the_requested_device(tm
 
 def test_cell_queries_run_on_the_models_device_numpy_in_and_out(one_thread):
     _, model = train_run("mop", "auto", {"steps": 3, "log_every": 3})
-    encode, successors, rollout = numpy_functions(model)
+    functions = numpy_functions(model)
+    encode, successors, rollout = functions.encode, functions.successors, functions.rollout
     observations = toy_examples(10)[0]
     latents = encode(observations)
     second, weights = rollout(latents)

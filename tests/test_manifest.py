@@ -36,5 +36,6 @@ def test_the_committed_records_trial_ids_stand():
     assert trial_id(TrialConfig.from_flat(flat)) == "002262a4e0ff"  # reproduction/reproduce, mop seed 3
     legacy = TrialConfig.from_flat({**flat, "context_action": False, "query_actions": "none"})
     assert trial_id(legacy) == "002262a4e0ff"
-    assert TrialConfig.from_flat({**flat, "context_action": True}).data.context_action == "to_exit"
-    assert trial_id(TrialConfig.from_flat({**flat, "context_action": "step"})) != "002262a4e0ff"
+    queried = {**flat, "query_actions": "compass8"}
+    assert TrialConfig.from_flat({**queried, "context_action": True}).data.context_action == "to_exit"
+    assert trial_id(TrialConfig.from_flat({**queried, "context_action": "step"})) != "002262a4e0ff"

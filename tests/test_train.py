@@ -73,7 +73,7 @@ def test_every_arm_trains_and_reports_namespaced_metrics(arm):
 
 
 def test_context_action_enters_the_predictor():
-    cfg = tiny_config("mop", context_action="step")
+    cfg = tiny_config("mop", context_action="step", query_actions="compass4")
     model, sampler = build(cfg)
     assert model.predictor.context_dim == 8 + 2
     train(model, sampler, cfg.train)

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from mopjepa.config import RUNTIME_KEYS, TrialConfig
+from mopjepa.config.identity import current_flat
 from mopjepa.results.studies import parse_studies
 
 NOT_IDENTITY = frozenset({"arm", "task", "seed", "episodes_per_task", *RUNTIME_KEYS})
@@ -107,7 +108,7 @@ def select(trials: pd.DataFrame) -> Selection:
     are the configurations tagged `main`."""
     if trials.empty:
         return Selection(groups=(), main={}, reference={}, notes=())
-    flats = {row.trial_id: json.loads(row.config_json) for row in trials.itertuples()}
+    flats = {row.trial_id: current_flat(json.loads(row.config_json)) for row in trials.itertuples()}
     studies = dict(zip(trials["trial_id"], map(parse_studies, trials.get("studies", [None] * len(trials))),
                        strict=True))
     reference = overridden_keys(flats.values())

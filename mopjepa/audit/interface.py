@@ -9,6 +9,10 @@
         The same successor set from a latent instead of an observation, for two-step rollouts in
         latent space. K must equal successors' K.
 
+An action-conditioned model (the paper's c = [z, a]) declares ``takes_actions=True``: its successors
+and rollout then take a second argument, actions [N, p] (one action per row), and the audit queries
+each cell once per action of a set (GraphConfig.query_actions).
+
 Observations are raw, as the environment gives them (a model standardizes them itself). Every
 answer is validated before anything reads it: a wrong type, shape, K = 0, a non-finite or zero-norm
 latent, a latent too large to normalize in its dtype, or a weight outside [0, 1] raises
@@ -42,6 +46,8 @@ class ModelFunctions:
     """observations [N, obs_dim] -> (latents [N, K, D], weights [N, K])."""
     rollout: Successors | None = None
     """latents [M, D] -> (latents [M, K, D], weights [M, K]); None: two steps roll through cells."""
+    takes_actions: bool = False
+    """successors and rollout take (inputs, actions [N, p]): the model's context carries an action."""
 
     @classmethod
     def of(cls, model: ModelFunctions | tuple | list) -> ModelFunctions:
@@ -67,17 +73,34 @@ class ModelFunctions:
         _check_latents("encode", latents)
         return latents
 
-    def call_successors(self, observations: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """Validated (latents [N, K, D], weights [N, K]) of observations [N, obs_dim]."""
-        output = self.successors(observations.copy())
-        return check_successor_set("successors", output, len(observations), latent_dim)
+    def call_successors(
+        self, observations: np.ndarray, latent_dim: int, action: np.ndarray | None = None,
+        num_outputs: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Validated (latents [N, K, D], weights [N, K]) of observations [N, obs_dim], every row with the
+        one `action` [p] when the model takes actions; K must be num_outputs when it is given."""
+        output = self.successors(*self._inputs(observations, action))
+        return check_successor_set("successors", output, len(observations), latent_dim, num_outputs)
 
-    def call_rollout(self, latents: np.ndarray, num_outputs: int) -> tuple[np.ndarray, np.ndarray]:
+    def call_rollout(
+        self, latents: np.ndarray, num_outputs: int, action: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Validated (latents [M, K, D], weights [M, K]) of latents [M, D]; K must be num_outputs."""
         if self.rollout is None:
             raise ModelOutputError("this model has no rollout function")
-        output = self.rollout(latents.copy())
+        output = self.rollout(*self._inputs(latents, action))
         return check_successor_set("rollout", output, len(latents), latents.shape[1], num_outputs)
+
+    def _inputs(self, rows: np.ndarray, action: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        if self.takes_actions != (action is not None):
+            raise ValueError(
+                "this model's successors take actions: query it with an action set (query_actions 'compass4' "
+                "or 'compass8')" if self.takes_actions else
+                "this model's successors take no action: query it with query_actions 'none'"
+            )
+        if action is None:
+            return (rows.copy(),)
+        return rows.copy(), np.tile(np.asarray(action, dtype=np.float32), (len(rows), 1))  # [N, p]
 
 
 def check_successor_set(

@@ -6,6 +6,10 @@
                  + Fig. 2's belief rows; ground truth enters here
 experiment.run_trial runs these three stages on its trained arm; `audit` runs them on any model.
 
+An action-conditioned model is queried once per action of a set (mopjepa.audit.actions): a cell's
+outputs are its A queries' K outputs, action-major (output a * K + k), and the graph is their union
+(mopjepa.graph.propose). Two steps roll each first output with every action of the set again.
+
 Two steps: with a `rollout` function, output k2 of rollout(output k1) (a latent rollout, what our
 arms do). Without one, the model never sees latents it did not make: the second step of output k1
 is the model's own successor set of the cell k1 decodes to (a rollout through decoded cells'
@@ -18,8 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mopjepa.audit.actions import query_action_set
 from mopjepa.audit.interface import ModelFunctions
 from mopjepa.config import GraphConfig
+from mopjepa.config.checks import check
 from mopjepa.data import CellData, TaskData, build_cell_data
 from mopjepa.evaluate import (
     Truth,
@@ -50,6 +56,12 @@ class CellQueries:
     """[N, K, K] their weights."""
     two_step_source: str = "rollout"
     """'rollout' (the model's latent rollout) or 'decoded' (through the decoded cell's own query)."""
+    actions: np.ndarray | None = None
+    """[A, p] the action set each cell was queried with; None for an action-free model (A = 1)."""
+
+    @property
+    def num_actions(self) -> int:
+        return 1 if self.actions is None else len(self.actions)
 
 
 @dataclass(frozen=True)
@@ -67,30 +79,43 @@ class AuditReport:
         return metric_value(self.metrics, name, key)
 
 
-def query_cells(model: ModelFunctions | tuple, query_observations: np.ndarray) -> CellQueries:
-    """Ask the model about every cell, blind: query_observations [N, obs_dim] is all it receives."""
+def query_cells(
+    model: ModelFunctions | tuple, query_observations: np.ndarray, query_actions: np.ndarray | None = None
+) -> CellQueries:
+    """Ask the model about every cell, blind: query_observations [N, obs_dim] is all it receives, with
+    each action of query_actions [A, p] in turn when the model takes actions."""
     functions = ModelFunctions.of(model)
     observations = np.asarray(query_observations)
     reference = functions.call_encode(observations)  # [N, D]
     latent_dim = reference.shape[1]
-    latents, weights = functions.call_successors(observations, latent_dim)  # [N, K, D], [N, K]
-    num_cells, K = weights.shape
+    actions = [None] if query_actions is None else list(query_actions)
+    answers = [functions.call_successors(observations, latent_dim, actions[0])]
+    K = answers[0][1].shape[1]
+    answers += [functions.call_successors(observations, latent_dim, action, K) for action in actions[1:]]
+    latents = np.concatenate([latent for latent, _ in answers], axis=1)  # [N, A * K, D] action-major
+    weights = np.concatenate([weight for _, weight in answers], axis=1)  # [N, A * K]
+    num_cells, width = weights.shape
     if functions.rollout is not None:
-        second, second_weights = functions.call_rollout(latents.reshape(num_cells * K, latent_dim), K)
-        second = second.reshape(num_cells, K, K, latent_dim)  # [N, K, K, D]
-        second_weights = second_weights.reshape(num_cells, K, K)  # [N, K, K]
+        flat = latents.reshape(num_cells * width, latent_dim)  # [N * A * K, D]
+        rolled = [functions.call_rollout(flat, K, action) for action in actions]  # A x ([M, K, D], [M, K])
+        second = np.concatenate([latent for latent, _ in rolled], axis=1)  # [M, A * K, D]
+        second_weights = np.concatenate([weight for _, weight in rolled], axis=1)  # [M, A * K]
+        second = second.reshape(num_cells, width, width, latent_dim)  # [N, A * K, A * K, D]
+        second_weights = second_weights.reshape(num_cells, width, width)  # [N, A * K, A * K]
         source = "rollout"
     else:
-        through = decode(latents, reference)  # [N, K] the cell each output decodes to
+        through = decode(latents, reference)  # [N, A * K] the cell each output decodes to
         second, second_weights, source = latents[through], weights[through], "decoded"
-    return CellQueries(latents, weights, reference, second, second_weights, source)
+    action_set = None if query_actions is None else np.asarray(query_actions)
+    return CellQueries(latents, weights, reference, second, second_weights, source, action_set)
 
 
 def propose(queries: CellQueries, config: GraphConfig) -> tuple[BlindGraph, TwoStepDecoding]:
     """The blind graph and the decoded two-step rollout (docs/protocol.md#4-the-blind-graph): arrays in, no truth."""
-    blind = propose_graph(queries.latents, queries.weights, queries.reference, config)
+    blind = propose_graph(queries.latents, queries.weights, queries.reference, config, queries.num_actions)
     rollout = decode_two_step(
-        queries.two_step_latents, queries.weights, queries.two_step_weights, queries.reference, config
+        queries.two_step_latents, queries.weights, queries.two_step_weights, queries.reference, config,
+        queries.num_actions,
     )
     return blind, rollout
 
@@ -98,8 +123,11 @@ def propose(queries: CellQueries, config: GraphConfig) -> tuple[BlindGraph, TwoS
 def evaluate(
     queries: CellQueries, blind: BlindGraph, rollout: TwoStepDecoding, truth: Truth, config: GraphConfig, seed: int
 ) -> tuple[list[dict], list[dict]]:
-    """(metric rows, belief rows)."""
+    """(metric rows, belief rows); with actions, query_action_scale: the norm of the queried actions."""
     metrics = evaluate_metrics(blind, rollout, truth, config, seed)
+    if queries.actions is not None:
+        scale = float(np.linalg.norm(queries.actions, axis=1).max())
+        metrics.append({"metric": "query_action_scale", "key": "", "value": scale})
     return metrics, belief_rows(queries.reference, queries.two_step_latents, rollout, truth)
 
 
@@ -120,26 +148,36 @@ def audit(
     seed: int = 0,
     holdout_fraction: float = 0.2,
     mode_threshold: float = 0.05,
+    context_action: str = "step",
 ) -> AuditReport:
     """The protocol's full report on `model` for a task. A TaskData is cut into cells as a trial
-    does (the seeded hold-out of `seed`); the model sees only the cells' query observations."""
+    does (the seeded hold-out of `seed`); the model sees only the cells' query observations, and with
+    graph.query_actions each action of the set (scaled by the train split's `context_action` actions)."""
     graph = graph or GraphConfig()
     if isinstance(task, TaskData):
         task = build_cell_data(task, holdout_fraction, mode_threshold, numpy_rng(seed, "holdout"))
     if not isinstance(task, CellData):
         raise TypeError(f"audit needs a TaskData or CellData; got {type(task).__name__}")
-    queries = query_cells(model, task.query_observations)
+    model = ModelFunctions.of(model)
+    allowed = "'compass4' or 'compass8' for a model whose successors take actions" if model.takes_actions else \
+        "'none' for a model whose successors take no action"
+    check((graph.query_actions != "none") == model.takes_actions, "query_actions", graph.query_actions, allowed)
+    actions = query_action_set(graph.query_actions, task.train_examples.context_action(context_action))
+    queries = query_cells(model, task.query_observations, actions)
     blind, rollout = propose(queries, graph)
     metrics, beliefs = evaluate(queries, blind, rollout, Truth.from_cell_data(task), graph, seed)
     return AuditReport(metrics, edge_rows(blind, task), output_rows(blind, queries), beliefs, blind, rollout, queries)
 
 
 def edge_rows(blind: BlindGraph, cells: CellData) -> list[dict]:
-    """Every edge of the raw and gated graphs, with its cells' (i, j) and whether it is real/held out."""
+    """Every edge of the raw and gated graphs, with its cells' (i, j), whether it is real/held out, and
+    the index of the queried action that realizes it (None without actions)."""
     free = cells.geometry.free_ij
     rows = []
     for name, graph in (("raw", blind.raw), ("gated", blind.gated_graph)):
-        for source, target, weight, cost in zip(graph.source, graph.target, graph.weight, graph.cost, strict=True):
+        actions = [None] * graph.num_edges if graph.action is None else graph.action.tolist()
+        edges = zip(graph.source, graph.target, graph.weight, graph.cost, actions, strict=True)
+        for source, target, weight, cost, action in edges:
             rows.append(
                 {
                     "graph": name,
@@ -153,6 +191,7 @@ def edge_rows(blind: BlindGraph, cells: CellData) -> list[dict]:
                     "cost": float(cost),
                     "real": bool(cells.truth[source, target]),
                     "heldout": bool(cells.heldout[source, target]),
+                    "action": action,
                 }
             )
     return rows

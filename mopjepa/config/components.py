@@ -151,12 +151,16 @@ class ExecuteConfig:
     """Replan on unplanned cells and stalled edges; False gives the no-replan control."""
     online_repair: bool = False
     """Also add transitions the agent has experienced to its working graph (reported separately)."""
+    fallback: str = "straight"
+    """With no path to the goal cell in the working graph: steer 'straight' at the goal, or 'explore': head for
+    the reachable cell nearest the goal, then on, with a seeded untried move when progress stalls."""
     execute_workers: int = 0
     """Parallel environment actors used by pipelines (0: one per available CPU)."""
 
     JUMP_STEERING: ClassVar[tuple[str, ...]] = ("source", "target")
     JUMP_PLANNING: ClassVar[tuple[str, ...]] = ("worst_case", "shortest")
     PLAN_GRAPHS: ClassVar[tuple[str, ...]] = ("raw", "gated")
+    FALLBACKS: ClassVar[tuple[str, ...]] = ("straight", "explore")
 
     def __post_init__(self):
         check(isinstance(self.episodes_per_task, int) and self.episodes_per_task >= 0,
@@ -168,6 +172,7 @@ class ExecuteConfig:
         check(self.jump_planning in self.JUMP_PLANNING, "jump_planning", self.jump_planning,
                f"one of {self.JUMP_PLANNING}")
         check(self.plan_graph in self.PLAN_GRAPHS, "plan_graph", self.plan_graph, f"one of {self.PLAN_GRAPHS}")
+        check(self.fallback in self.FALLBACKS, "fallback", self.fallback, f"one of {self.FALLBACKS}")
         check(isinstance(self.replan, bool), "replan", self.replan, "a bool")
         check(isinstance(self.online_repair, bool), "online_repair", self.online_repair, "a bool")
         check(not (self.online_repair and not self.replan), "online_repair", self.online_repair,

@@ -31,6 +31,15 @@ def context_action_mode(value: Any) -> Any:
     return value
 
 
+def current_flat(flat: dict[str, Any]) -> dict[str, Any]:
+    """A flat config as an older schema wrote it, in today's terms: context_action as its mode and the
+    added keys at the value the trial had."""
+    out = {**ADDED_KEYS, **flat}
+    if "context_action" in out:
+        out["context_action"] = context_action_mode(out["context_action"])
+    return out
+
+
 def identity(flat: dict[str, Any]) -> dict[str, Any]:
     """The flat keys a trial's id hashes: runtime keys and added keys at their old value left out."""
     out = {k: v for k, v in flat.items() if k not in RUNTIME_KEYS and not (k in ADDED_KEYS and v == ADDED_KEYS[k])}

@@ -68,6 +68,13 @@ class TrialConfig:
         expected = PREDICTOR_CONFIGS[self.arm]
         check(type(self.predictor) is expected, "predictor", type(self.predictor).__name__,
                f"{expected.__name__} for arm {self.arm!r}")
+        if self.data.action_in_context:
+            check(self.graph.query_actions != "none", "query_actions", self.graph.query_actions,
+                  f"'compass4' or 'compass8' when context_action is {self.data.context_action!r} (a model whose "
+                  "context has an action is queried with an action set, never a made-up zero action)")
+        else:
+            check(self.graph.query_actions == "none", "query_actions", self.graph.query_actions,
+                  "'none' when context_action is 'none' (the model takes no action)")
         is_mechanism = self.data.task == MECHANISM_TASK
         check(isinstance(self.mechanism, MechanismConfig) == is_mechanism, "mechanism", self.mechanism,
                f"a MechanismConfig exactly when task == {MECHANISM_TASK!r}")

@@ -52,8 +52,8 @@ def threshold_rows(
     rows: list[Row] = []
     for threshold in thresholds:
         regated = dataclasses.replace(config, gate_threshold=threshold)
-        active, _ = gate(blind.weights, regated)  # [N, K]
-        graph = edges_from_outputs(blind.decoded, blind.weights, active, regated.edge_cost)
+        active, _ = gate(blind.weights, regated, blind.num_actions)  # [N, A * K]
+        graph = edges_from_outputs(blind.decoded, blind.weights, active, regated.edge_cost, blind.num_actions)
         key = threshold_key(threshold)
         rows.append(_row("threshold_precision", routes.precision(graph, truth.truth), key))
         rows.append(_row("threshold_active_outputs", active.sum(axis=1).mean(), key))

@@ -9,6 +9,11 @@ Choices (docs/protocol.md#4-the-blind-graph):
   lowest cell index (numpy argmax).
 - Several outputs of one cell decoding to the same other cell make ONE edge whose weight is the
   sum of their weights (the router mass on that transition) [choice].
+- An action-conditioned model is queried once per action of a set (A queries per cell): its K
+  outputs per query are gated inside their query, a cell's edges are the union over its actions,
+  and an edge's weight is the largest mass any ONE action gives it (the agent chooses the action;
+  the masses of different actions are not a distribution over one future, so they never add up);
+  the edge keeps that action. A cell's outputs are laid out action-major: output a * K + k.
 - Edge cost: -log(weight) clipped at 0, weights floored at WEIGHT_FLOOR (an output with weight 0
   still gives a raw edge, at a cost of ~27.6), plus TIE_BREAK per edge so that among plans of
   equal probability the one with fewer hops wins; 'uniform' costs are 1 per edge.
@@ -44,6 +49,8 @@ class BlindGraph:
     """An edge c -> decoded[c, k] for every output k; self-loops dropped, duplicates merged."""
     gated_graph: ProposedGraph
     """The same from the gated outputs only."""
+    num_actions: int = 1
+    """A: queries per cell (1 without actions); the outputs of a cell are A groups of K."""
 
     @property
     def num_cells(self) -> int:
@@ -51,6 +58,7 @@ class BlindGraph:
 
     @property
     def num_outputs(self) -> int:
+        """Outputs per cell over all its queries (A * K)."""
         return self.decoded.shape[1]
 
 
@@ -71,13 +79,21 @@ def gate_threshold(num_outputs: int, config: GraphConfig) -> float:
     return config.gate_threshold if config.gate_threshold > 0 else config.gate_factor / num_outputs
 
 
-def gate(weights: np.ndarray, config: GraphConfig) -> tuple[np.ndarray, float]:
-    """[..., K] bool router-active outputs (weight > t; all of them when K = 1), and t."""
-    num_outputs = weights.shape[-1]
+def gate(weights: np.ndarray, config: GraphConfig, num_actions: int = 1) -> tuple[np.ndarray, float]:
+    """[..., A * K] bool router-active outputs (weight > t, t from the K outputs of one query; all of
+    them when K = 1), and t."""
+    num_outputs = outputs_per_query(weights.shape[-1], num_actions)
     threshold = gate_threshold(num_outputs, config)
     if num_outputs == 1:
         return np.ones(weights.shape, dtype=bool), threshold
     return weights > threshold, threshold
+
+
+def outputs_per_query(width: int, num_actions: int) -> int:
+    """K of a cell's A * K outputs."""
+    if num_actions < 1 or width % num_actions:
+        raise ValueError(f"{width} outputs per cell are not {num_actions} queries of equally many outputs")
+    return width // num_actions
 
 
 def decode(latents: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -93,25 +109,27 @@ def decode(latents: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def propose_graph(
-    latents: np.ndarray, weights: np.ndarray, reference: np.ndarray, config: GraphConfig
+    latents: np.ndarray, weights: np.ndarray, reference: np.ndarray, config: GraphConfig, num_actions: int = 1
 ) -> BlindGraph:
-    """The blind graph of model outputs latents [N, K, D], weights [N, K] and reference [N, D]."""
+    """The blind graph of model outputs latents [N, A * K, D], weights [N, A * K] (A queries of K
+    outputs per cell, action-major) and reference [N, D]."""
     num_cells = reference.shape[0]
     if latents.ndim != 3 or latents.shape[0] != num_cells or reference.ndim != 2:
         raise ValueError(
             f"expected latents [N, K, D] and reference [N, D]; got {latents.shape}, {reference.shape}"
         )
     _check_weights(weights, latents.shape[:2])
-    decoded = decode(latents, reference)  # [N, K]
-    gated, threshold = gate(weights, config)  # [N, K]
+    decoded = decode(latents, reference)  # [N, A * K]
+    gated, threshold = gate(weights, config, num_actions)  # [N, A * K]
     everything = np.ones_like(gated)
     return BlindGraph(
         decoded=decoded,
         weights=weights.astype(np.float64),
         gated=gated,
         threshold=float(threshold),
-        raw=edges_from_outputs(decoded, weights, everything, config.edge_cost),
-        gated_graph=edges_from_outputs(decoded, weights, gated, config.edge_cost),
+        raw=edges_from_outputs(decoded, weights, everything, config.edge_cost, num_actions),
+        gated_graph=edges_from_outputs(decoded, weights, gated, config.edge_cost, num_actions),
+        num_actions=num_actions,
     )
 
 
@@ -121,10 +139,12 @@ def decode_two_step(
     second_weights: np.ndarray,
     reference: np.ndarray,
     config: GraphConfig,
+    num_actions: int = 1,
 ) -> TwoStepDecoding:
     """Decode a two-step latent rollout: latents [N, K, K, D] (output k2 of the predictor applied to
     output k1 of cell c), first_weights [N, K] (step-one weights of c), second_weights [N, K, K]
-    (step-two weights given output k1). A pair is gated when both of its steps pass the gate."""
+    (step-two weights given output k1). A pair is gated when both of its steps pass the gate. With
+    actions, K is A * K on both steps (each step over the whole action set)."""
     num_cells, num_outputs = first_weights.shape
     expected = (num_cells, num_outputs, num_outputs)
     if latents.shape[:3] != expected or latents.ndim != 4:
@@ -132,8 +152,8 @@ def decode_two_step(
                          f"got {latents.shape}")
     _check_weights(first_weights, (num_cells, num_outputs))
     _check_weights(second_weights, expected)
-    first_gated, _ = gate(first_weights, config)  # [N, K]
-    second_gated, _ = gate(second_weights, config)  # [N, K, K]
+    first_gated, _ = gate(first_weights, config, num_actions)  # [N, K]
+    second_gated, _ = gate(second_weights, config, num_actions)  # [N, K, K]
     return TwoStepDecoding(
         decoded=decode(latents, reference),
         gated=first_gated[:, :, None] & second_gated,
@@ -142,22 +162,32 @@ def decode_two_step(
 
 
 def edges_from_outputs(
-    decoded: np.ndarray, weights: np.ndarray, keep: np.ndarray, edge_cost: str
+    decoded: np.ndarray, weights: np.ndarray, keep: np.ndarray, edge_cost: str, num_actions: int = 1
 ) -> ProposedGraph:
-    """Edges c -> decoded[c, k] over outputs with keep[c, k] (all [N, K]); self-loops dropped,
-    duplicate (c, c') merged by summing their weights. Edges come sorted by (source, target)."""
-    num_cells = decoded.shape[0]
-    source = np.broadcast_to(np.arange(num_cells)[:, None], decoded.shape)  # [N, K]
+    """Edges c -> decoded[c, o] over outputs with keep[c, o] (all [N, A * K]); self-loops dropped.
+    Within one query, outputs to the same c' merge by summing their weights; across the A queries an
+    edge takes its largest mass and keeps that action (the lowest on ties). Edges come sorted by
+    (source, target)."""
+    num_cells, width = decoded.shape
+    per_query = outputs_per_query(width, num_actions)
+    source = np.broadcast_to(np.arange(num_cells)[:, None], decoded.shape)  # [N, A * K]
+    query = np.broadcast_to(np.arange(width)[None, :] // per_query, decoded.shape)  # [N, A * K] action
     mask = keep & (decoded != source)
     pair = source[mask] * num_cells + decoded[mask]  # [M] flat (c, c') index
-    unique, inverse = np.unique(pair, return_inverse=True)  # [E], [M]
-    merged = np.bincount(inverse, weights=weights[mask], minlength=len(unique))  # [E]
+    unique, inverse = np.unique(query[mask] * num_cells**2 + pair, return_inverse=True)  # [Q], [M]
+    mass = np.bincount(inverse, weights=weights[mask], minlength=len(unique))  # [Q] per (action, c, c')
+    pair, action = unique % num_cells**2, unique // num_cells**2  # [Q]
+    order = np.lexsort((action, -mass, pair))  # per pair, its largest mass first
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pair[order][1:] != pair[order][:-1]
+    best = order[first]  # [E]
     return ProposedGraph(
         num_cells=num_cells,
-        source=unique // num_cells,
-        target=unique % num_cells,
-        weight=merged,
-        cost=edge_costs(merged, edge_cost),
+        source=pair[best] // num_cells,
+        target=pair[best] % num_cells,
+        weight=mass[best],
+        cost=edge_costs(mass[best], edge_cost),
+        action=action[best] if num_actions > 1 else None,
     )
 
 

@@ -18,9 +18,14 @@ class ProposedGraph:
     """[E] router mass behind the edge (summed over the outputs of `source` that decode to `target`)."""
     cost: np.ndarray
     """[E] planning cost of the edge (-log weight, or 1 for the uniform-cost ablation)."""
+    action: np.ndarray | None = None
+    """[E] int index, in the query's action set, of the action that realizes the edge (its largest
+    mass); None for a graph proposed without actions."""
 
     def __post_init__(self):
         lengths = {len(self.source), len(self.target), len(self.weight), len(self.cost)}
+        if self.action is not None:
+            lengths.add(len(self.action))
         if len(lengths) != 1:
             raise ValueError(f"edge arrays disagree in length: {lengths}")
 
@@ -43,8 +48,9 @@ class ProposedGraph:
     def restricted_to(self, keep: np.ndarray) -> ProposedGraph:
         """The subgraph of edges whose (source, target) is True in the [N, N] bool `keep`."""
         mask = keep[self.source, self.target]
+        action = None if self.action is None else self.action[mask]
         return ProposedGraph(
-            self.num_cells, self.source[mask], self.target[mask], self.weight[mask], self.cost[mask]
+            self.num_cells, self.source[mask], self.target[mask], self.weight[mask], self.cost[mask], action
         )
 
     @classmethod

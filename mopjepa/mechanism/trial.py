@@ -56,9 +56,9 @@ def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | No
     model = WorldModel.build(cfg, obs_dim, 0, task.context.mean(axis=0), task.context.std(axis=0) + 1e-6)
     sampler = BatchSampler(task.context, task.target, cfg.train.batch_size, torch_generator(cfg.seed, "batches"))
     summary = train(model, sampler, cfg.train, record)
-    encode, successors, _ = numpy_functions(model)
-    outputs, weights = successors(task.states)  # [S, K, D], [S, K]
-    mode_latents = encode(task.states)[task.successors]  # [S, M, D]
+    functions = numpy_functions(model)
+    outputs, weights = functions.successors(task.states)  # [S, K, D], [S, K]
+    mode_latents = functions.encode(task.states)[task.successors]  # [S, M, D]
     gated, _ = gate(weights, cfg.graph)  # [S, K]
     rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.mechanism.hit_cosine)
     key = str(task.num_modes)

@@ -19,14 +19,16 @@ from mopjepa.config import TrialConfig, flat_key_types
 from mopjepa.config.identity import identity
 from mopjepa.results.studies import studies_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first five tables. 2: adds the `beliefs` table (Fig. 2's two-step beliefs, written by every
 maze trial), the `mechanism` table (the branch sweep's long-form rows) and the MechanismConfig
 config columns (null for maze trials); metrics gain the threshold_* rows. 3: adds the `curves` table
 (the protocol's metrics during training) and the eval_every, threads, device and sigma_fixed config
 columns; metrics gain exec_floor, exec_lift, realroute_ceiling, realroute_norm(_raw) and the arms'
 diagnostics (mdn_sigma, mdn_resp_max); every row gains `studies` (the studies its preset declared).
-Older files read back with the new columns null."""
+4: context_action is a mode ('none', 'step', 'to_exit'; a bool before, read back as its mode), the
+query_actions config column, the edges' `action` (the queried action that realizes an edge) and the
+query_action_scale metric. Older files read back with the new columns null."""
 
 TABLES = ("metrics", "edges", "episodes", "training", "curves", "outputs", "beliefs", "mechanism")
 """metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
@@ -68,6 +70,7 @@ TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "cost": pa.float64(),
         "real": pa.bool_(),
         "heldout": pa.bool_(),
+        "action": pa.int64(),
     },
     "episodes": {
         "task_id": pa.int64(),
