@@ -34,7 +34,16 @@ from mopjepa.config.trial import BranchTask, MazeTask
 from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data, prepare_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
-from mopjepa.execute import Episode, floor_key, floor_success, run_episodes, serial_map, success_by_task
+from mopjepa.execute import (
+    Episode,
+    execution_gain,
+    floor_key,
+    floor_success,
+    reference_successes,
+    run_episodes,
+    serial_map,
+    success_by_task,
+)
 from mopjepa.graph import BlindGraph
 from mopjepa.mechanism import run_mechanism_trial
 from mopjepa.model.functions import numpy_functions
@@ -199,7 +208,10 @@ def run_trial(
                 floor_key(env_name, cfg.execute, cfg.seed),
                 lambda: floor_success(env_name, cells.geometry, cfg.execute, cfg.seed, hooks.map_episodes),
             )
-        metrics += execution_rows(episodes, floor)
+        with stage("execute_ceilings"):  # ground truth's graphs, shared like the floor (mopjepa.execute.references)
+            ceilings = reference_successes(env_name, cells.geometry, cells.truth, cells.heldout, cfg.execute,
+                                           cfg.seed, task.data_hash, hooks.floor_cache, hooks.map_episodes)
+        metrics += execution_rows(episodes, floor, ceilings)
     metrics += [{"metric": "seconds", "key": name, "value": value} for name, value in seconds.items()]
     metrics.append({"metric": "train_examples_per_s", "key": "", "value": train_summary.examples_per_s})
     metrics.append({"metric": "train_device", "key": train_summary.device, "value": 1.0})  # key: 'cpu' | 'cuda'
@@ -219,20 +231,29 @@ def run_trial(
     )
 
 
-def execution_rows(episodes: list[Episode], floor: dict[int, float]) -> list[dict]:
+def execution_rows(
+    episodes: list[Episode], floor: dict[int, float], ceilings: dict[str, dict[int, float]] | None = None
+) -> list[dict]:
     """exec_success, exec_floor and exec_lift (= success - floor) per task (key = task id) and overall
-    (the mean of the task rates, as OGBench); the fallback fraction and mean replans."""
+    (the mean of the task rates, as OGBench); with `ceilings` ({'ceiling', 'truth'}: success per task on
+    those reference graphs) also exec_ceiling, exec_truth and exec_gain = (success - floor) / (truth - floor),
+    only for tasks whose truth beats the floor (overall: the mean of those); the fallback fraction and
+    mean replans."""
     rates = success_by_task(episodes)
-    if set(floor) != set(rates):
-        raise ValueError(f"the floor covers tasks {sorted(floor)}, the episodes {sorted(rates)}")
+    ceilings = ceilings or {}
+    for name, values in {"floor": floor, **ceilings}.items():
+        if set(values) != set(rates):
+            raise ValueError(f"the {name} covers tasks {sorted(values)}, the episodes {sorted(rates)}")
+    per_task = {"exec_success": rates, "exec_floor": floor,
+                "exec_lift": {task: rates[task] - floor[task] for task in rates}}
+    if ceilings:
+        per_task |= {"exec_ceiling": ceilings["ceiling"], "exec_truth": ceilings["truth"],
+                     "exec_gain": execution_gain(rates, floor, ceilings["truth"])}
     rows = []
-    for name, values in (
-        ("exec_success", rates),
-        ("exec_floor", floor),
-        ("exec_lift", {task: rates[task] - floor[task] for task in rates}),
-    ):
+    for name, values in per_task.items():
         rows += [{"metric": name, "key": str(task), "value": value} for task, value in values.items()]
-        rows.append({"metric": name, "key": "", "value": float(np.mean(list(values.values())))})
+        if values:  # a gain defined for no task has no overall row
+            rows.append({"metric": name, "key": "", "value": float(np.mean(list(values.values())))})
     rows.append({"metric": "exec_fallback", "key": "", "value": float(np.mean([e.used_fallback for e in episodes]))})
     rows.append({"metric": "exec_replans", "key": "", "value": float(np.mean([e.replans for e in episodes]))})
     return rows

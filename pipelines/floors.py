@@ -1,9 +1,11 @@
-"""The execution floor of a (task, seed, execute config), computed once per experiment and shared.
+"""The execution floor and ceilings of a (task, seed, execute config), computed once per experiment and shared.
 
 Every arm of one task and seed executes with the same episode seeds, so they share one floor
-(mopjepa.execute.floor). Trials run in parallel processes, maybe on several nodes: the floor is a
-small JSON file under <experiment>/floors/, made under an exclusive file lock, so the first trial
-computes it and the others wait and read it.
+(mopjepa.execute.floor) and, with the same data and hold-out, one ceiling and one truth success
+(mopjepa.execute.references; their keys add the data hash and a digest of the graph). Trials run in
+parallel processes, maybe on several nodes: each is a small JSON file under <experiment>/floors/,
+named by a hash of its key, made under an exclusive file lock, so the first trial computes it and the
+others wait and read it.
 """
 
 from __future__ import annotations

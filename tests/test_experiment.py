@@ -40,7 +40,8 @@ def test_a_trial_reports_every_protocol_metric_and_is_seeded(small_data_dir):
     names = {row["metric"] for row in first.metrics}
     assert PROTOCOL_METRICS <= names
     assert {row["key"] for row in first.metrics if row["metric"] == "cov_r"} == {"branching", "teleport"}
-    assert len(first.episodes) == 5 and len(jobs) == 10  # 5 episodes, then the same 5 seeds on the empty graph
+    # 5 episodes, then the same 5 seeds on the empty graph, the ceiling's graph and the truth's
+    assert len(first.episodes) == 5 and len(jobs) == 20
 
     def deterministic(summary):
         return [r for r in summary.metrics if r["metric"] not in ("seconds", "train_examples_per_s")]
@@ -60,13 +61,15 @@ def test_a_trial_reports_every_protocol_metric_and_is_seeded(small_data_dir):
 def test_the_executor_plans_in_the_configured_graph(small_data_dir, plan_graph):
     summary, jobs = _trial(small_data_dir, plan_graph=plan_graph)
     expected = summary.blind.raw if plan_graph == "raw" else summary.blind.gated_graph
-    executed, floor = jobs[:5], jobs[5:]
+    executed, floor, ceiling, truth = jobs[:5], jobs[5:10], jobs[10:15], jobs[15:]
     for job in executed:
         np.testing.assert_array_equal(job.graph.source, expected.source)
         np.testing.assert_array_equal(job.graph.target, expected.target)
-    # The floor: the same episode seeds on an empty graph.
-    assert [job.seed for job in floor] == [job.seed for job in executed]
+    # The floor and the ceilings: the same episode seeds on an empty graph and on ground truth's graphs.
+    for reference in (floor, ceiling, truth):
+        assert [job.seed for job in reference] == [job.seed for job in executed]
     assert all(job.graph.num_edges == 0 for job in floor)
+    assert 0 < ceiling[0].graph.num_edges < truth[0].graph.num_edges
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

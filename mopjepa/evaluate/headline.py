@@ -37,6 +37,9 @@ PROTOCOL_METRICS = (
     "exec_success",
     "exec_floor",
     "exec_lift",
+    "exec_ceiling",
+    "exec_truth",
+    "exec_gain",
     "exec_fallback",
 )
 
@@ -60,6 +63,7 @@ SCALARS: dict[tuple[str, str], str] = {
     ("shuffle", "branching"): "shuffle",
     ("exec_success", ""): "exec_success",
     ("exec_lift", ""): "exec_lift",
+    ("exec_gain", ""): "exec_gain",
 }
 """The scalars of a trial's Ray Tune report (the matrix's progress table), each a HEADLINE metric."""
 

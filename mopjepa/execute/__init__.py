@@ -1,7 +1,16 @@
-"""The replanning executor in the real environment (docs/protocol.md#6-execution): one episode, a trial's episodes."""
+"""The replanning executor in the real environment (docs/protocol.md#6-execution): one episode, a trial's episodes,
+and what they are read against: the floor (no graph) and the ceilings (graphs made of ground truth)."""
 
 from mopjepa.execute.episode import Episode, run_episode
 from mopjepa.execute.floor import empty_graph, floor_key, floor_success, success_by_task
+from mopjepa.execute.references import (
+    REFERENCES,
+    execution_gain,
+    reference_adjacency,
+    reference_key,
+    reference_success,
+    reference_successes,
+)
 from mopjepa.execute.trial import (
     EpisodeJob,
     cached_env,
@@ -13,13 +22,19 @@ from mopjepa.execute.trial import (
 from mopjepa.execute.working_graph import WorkingGraph
 
 __all__ = [
+    "REFERENCES",
     "Episode",
     "EpisodeJob",
     "WorkingGraph",
     "cached_env",
     "empty_graph",
+    "execution_gain",
     "floor_key",
     "floor_success",
+    "reference_adjacency",
+    "reference_key",
+    "reference_success",
+    "reference_successes",
     "success_by_task",
     "episode_jobs",
     "run_episode",

@@ -4,8 +4,9 @@ The agent plans a cheapest cell path to the goal cell in the proposed graph and 
 next cell's centre (inside the goal cell, toward the goal itself). It replans when it lands in a
 cell that is not on the rest of its plan (a teleport, a bump into a side cell) and when it makes no
 progress on an edge for `stall_steps` steps; the stalled edge is then dropped for the rest of the
-episode. With no path from its cell to the goal cell it steers straight at the goal (the fallback,
-the same for every arm). No ground truth is read: only the proposed graph, the maze coordinates and
+episode. With no path from its cell to the goal cell it takes the fallback, the same for every arm:
+it steers straight at the goal (`fallback='straight'`), or explores toward it (`'explore'`,
+mopjepa.execute.explore). No ground truth is read: only the proposed graph, the maze coordinates and
 what the agent observes.
 
 Definitions the protocol leaves open **[choice]**:
@@ -29,6 +30,7 @@ import numpy as np
 
 from mopjepa.config import ExecuteConfig
 from mopjepa.data.maze import MazeGeometry
+from mopjepa.execute.explore import Explorer
 from mopjepa.execute.working_graph import WorkingGraph
 from mopjepa.graph.types import ProposedGraph
 
@@ -54,6 +56,8 @@ class Episode:
     """At some point the working graph had no path to the goal cell and the agent steered straight at it."""
     teleports: int
     """Steps on which the agent was moved more than a quarter cell."""
+    explore_moves: int = 0
+    """Exploratory moves of the 'explore' fallback (not in the episodes table)."""
 
 
 class _Layout:
@@ -81,7 +85,7 @@ class _Layout:
 class _Navigator:
     """The executor's state within one episode: plan, working graph, per-edge progress, counters."""
 
-    def __init__(self, layout: _Layout, graph: ProposedGraph, goal_xy: np.ndarray, cfg: ExecuteConfig):
+    def __init__(self, layout: _Layout, graph: ProposedGraph, goal_xy: np.ndarray, cfg: ExecuteConfig, seed: int):
         self.layout = layout
         self.cfg = cfg
         self.goal_xy = (float(goal_xy[0]), float(goal_xy[1]))
@@ -90,9 +94,13 @@ class _Navigator:
         self.graph = WorkingGraph(graph.cost_matrix(), max(self.goal_cell, 0), layout.neighbours, worst_case)
         self.repair_cost = float(np.min(graph.cost)) if graph.num_edges else 1.0
         self.jump_distance = layout.unit / 4
-        self.records: dict[tuple[int, int], list] = {}  # edge -> [best distance, steps without progress]
-        self.replans = self.dropped_edges = self.added_edges = self.teleports = 0
+        self.records: dict[tuple[int, int], list] = {}  # edge or explore key -> [best distance, stalled steps]
+        self.replans = self.dropped_edges = self.added_edges = self.teleports = self.explore_moves = 0
         self.used_fallback = False
+        exploring = cfg.fallback == "explore"
+        self.explorer = Explorer(layout.centre, layout.unit, self.goal_cell, seed) if exploring else None
+        self.exploring: int | None = None
+        """The direction (index in explore.COMPASS) of the exploratory run under way, if any."""
         self.plan: list[int] | None = None
         self.position = 0
         self.on_plan: dict[int, int] = {}
@@ -107,20 +115,27 @@ class _Navigator:
         """Place the agent, make the first plan; returns its length in cells (0: none)."""
         self.x, self.y = x, y
         self.cell = self.layout.cell(x, y)
-        self._adopt(self._route(), count=False)
-        return len(self.plan) if self.plan is not None else 0
+        self._replan(count=False)
+        return len(self.plan) if self.plan is not None and not self.used_fallback else 0
 
-    def _route(self) -> list[int] | None:
-        return self.graph.route(self.cell) if self.goal_cell >= 0 else None
+    def _route(self) -> tuple[list[int] | None, bool]:
+        """(the plan from the agent's cell, whether it is the fallback's: the goal cell is out of reach).
 
-    def _adopt(self, route: list[int] | None, count: bool = True) -> None:
+        The fallback's plan is None (steer at the goal), or with 'explore' the path to the subgoal
+        ([cell]: head on toward the goal from here)."""
+        route = self.graph.route(self.cell) if self.goal_cell >= 0 else None
+        if route is not None or self.explorer is None or self.cell < 0 or self.goal_cell < 0:
+            return route, route is None
+        return self.explorer.subgoal_route(self.graph, self.cell), True
+
+    def _replan(self, count: bool = True) -> None:
+        route, fallback = self._route()
         if count and route != (self.plan[self.position:] if self.plan is not None else None):
             self.replans += 1
         self.plan, self.position = route, 0
         self.stale = True
         self.on_plan = {cell: k for k, cell in enumerate(route)} if route is not None else {}
-        if route is None:
-            self.used_fallback = True
+        self.used_fallback |= fallback
 
     # -- steering -------------------------------------------------------------------------------
 
@@ -131,6 +146,8 @@ class _Navigator:
         return self.plan[self.position], self.plan[self.position + 1]
 
     def _steer_point(self, edge: tuple[int, int] | None) -> tuple[float, float]:
+        if edge is None and self.exploring is not None:
+            return self.explorer.move_point(self.cell, self.exploring)
         if edge is None:
             return self.goal_xy
         source, target = edge
@@ -144,6 +161,9 @@ class _Navigator:
             self.pursued = self._edge()  # kept for _track_progress
             self.steer = self._steer_point(self.pursued)
             self.stale = False
+            heading = self.pursued is None and self.exploring is None
+            if heading and self.explorer is not None and 0 <= self.cell != self.goal_cell:
+                self.explorer.spend(self.cell)
         steer_x, steer_y = self.steer
         dx, dy = steer_x - self.x, steer_y - self.y
         norm = math.hypot(dx, dy)
@@ -162,8 +182,11 @@ class _Navigator:
         self.cell = self.layout.cell(x, y)
         if self.cell != previous:
             self.stale = True
+            run, self.exploring = self.exploring, None
             self._changed_cell(previous)
-        elif self.cfg.replan:
+            if run is not None and self._edge() is None and 0 <= self.cell != self.goal_cell:
+                self.exploring = run  # an exploratory run goes on while there is no plan to follow
+        elif self.cfg.replan or self.explorer is not None:
             self._track_progress()
 
     def _changed_cell(self, previous: int) -> None:
@@ -183,32 +206,53 @@ class _Navigator:
                     self.records.pop((self.plan[self.position], cell), None)  # edge traversed
                 self.position = index
                 if repaired:
-                    self._adopt(self._route())
+                    self._replan()
             elif cfg.replan:  # an unplanned cell
-                self._adopt(self._route())
+                self._replan()
             # the no-replan control keeps pursuing its planned edge
         elif cfg.replan:  # fallback: look for a path again from each new cell
-            self._adopt(self._route())
+            self._replan()
 
     def _track_progress(self) -> None:
         """Called after a step within the same cell, so the edge and point of the last action still hold."""
         edge = self.pursued
-        if edge is None:
-            return
+        if edge is not None:
+            if self.cfg.replan and self._stalled(edge):
+                self.graph.drop(*edge)
+                self.dropped_edges += 1
+                self._replan()
+        elif self.explorer is not None and 0 <= self.cell != self.goal_cell:
+            self._track_exploration()
+
+    def _stalled(self, key: tuple[int, int]) -> bool:
+        """Count a step toward the steering point under `key`; True (and the count is cleared) on a stall."""
         steer_x, steer_y = self.steer
         distance = math.hypot(steer_x - self.x, steer_y - self.y)
-        record = self.records.get(edge)
+        record = self.records.get(key)
         if record is None:
-            self.records[edge] = [distance, 0]
+            self.records[key] = [distance, 0]
         elif distance < record[0] - self.cfg.progress_tol:
             record[0], record[1] = distance, 0
         else:
             record[1] += 1
             if record[1] >= self.cfg.stall_steps:
-                del self.records[edge]
-                self.graph.drop(*edge)
-                self.dropped_edges += 1
-                self._adopt(self._route())
+                del self.records[key]
+                return True
+        return False
+
+    def _track_exploration(self) -> None:
+        """The 'explore' fallback with nothing to follow: heading for the goal (progress key (cell, -1)) or
+        on an exploratory run in direction d (key (cell, -2 - d))."""
+        if self.exploring is None:
+            if self._stalled((self.cell, -1)):  # leave the wall: a seeded run in an untried direction
+                self.explorer.mark_tried(self.cell, self.steer[0] - self.x, self.steer[1] - self.y)
+                self.exploring = self.explorer.next_move(self.cell)
+                self.explore_moves += 1
+                self.stale = True
+        elif self._stalled((self.cell, -2 - self.exploring)):  # the run met a wall: head on for the goal
+            self.explorer.mark_tried(self.cell, *self.explorer.direction(self.exploring))
+            self.exploring = None
+            self.stale = True
 
 
 def run_episode(
@@ -229,7 +273,7 @@ def run_episode(
     np.random.seed(legacy_seed)  # noqa: NPY002  (OGBench draws its noise from the legacy RNG)
     env.action_space.seed(legacy_seed)
     observation, info = env.reset(seed=int(seed), options=dict(task_id=int(task_id)))
-    navigator = _Navigator(_Layout(geometry), graph, np.asarray(info["goal"])[:2], cfg)
+    navigator = _Navigator(_Layout(geometry), graph, np.asarray(info["goal"])[:2], cfg, int(seed))
     path_length = navigator.start(float(observation[0]), float(observation[1]))
 
     limit = env.spec.max_episode_steps
@@ -256,6 +300,7 @@ def run_episode(
         path_length=path_length,
         used_fallback=navigator.used_fallback,
         teleports=navigator.teleports,
+        explore_moves=navigator.explore_moves,
     )
 
 

@@ -4,7 +4,8 @@ With an empty graph every episode takes the executor's shared fallback (steer st
 so the floor is the success that needs no world model; on pointmaze-medium-stitch-v0 two of the five
 official tasks succeed that way. A trial's `exec_lift` = exec_success - exec_floor is what its graph
 adds. The floor depends only on (env, seed, execute config): `floor_key` names that triple, so a
-matrix computes it once and every arm of the same task and seed shares it.
+matrix computes it once and every arm of the same task and seed shares it. Its ceilings, the same
+executor on graphs made of ground truth, are in mopjepa.execute.references.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import numpy as np
 
 from mopjepa.config import ExecuteConfig
+from mopjepa.config.identity import ADDED_KEYS
 from mopjepa.data.maze import MazeGeometry
 from mopjepa.execute.episode import Episode
 from mopjepa.execute.trial import MapEpisodes, run_episodes, serial_map
@@ -30,9 +32,17 @@ def empty_graph(num_cells: int) -> ProposedGraph:
 
 
 def floor_key(env_name: str, cfg: ExecuteConfig, seed: int) -> str:
-    """A stable name of what the floor depends on, e.g. for a cache file."""
-    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in FLOOR_INDEPENDENT}
+    """A stable name of what the floor depends on, e.g. for a cache file.
+
+    A field added after the cache began is left out at the value every earlier floor had
+    (mopjepa.config.identity.ADDED_KEYS), so earlier cache files keep their names."""
+    fields = {k: v for k, v in execute_fields(cfg).items() if k not in FLOOR_INDEPENDENT}
     return json.dumps({"env": env_name, "seed": seed, **fields}, sort_keys=True)
+
+
+def execute_fields(cfg: ExecuteConfig) -> dict:
+    """The config's fields less the added ones at their old value."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if not (k in ADDED_KEYS and v == ADDED_KEYS[k])}
 
 
 def success_by_task(episodes: list[Episode]) -> dict[int, float]:

@@ -134,6 +134,13 @@ class WorkingGraph:
             path.append(int(following))
         return path
 
+    def paths_from(self, cell: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cheapest paths out of `cell` (plain Dijkstra, whatever the goal): ([N] path cost, +inf where no
+        path; [N] the cell before each on its path, -1 at `cell` and where no path)."""
+        graph = csgraph_from_dense(self.costs, null_value=np.inf)  # zero costs stay edges
+        costs, predecessors = dijkstra(graph, indices=int(cell), return_predecessors=True)
+        return costs, np.where(predecessors < 0, -1, predecessors)
+
     def has_edge(self, source: int, target: int) -> bool:
         return bool(np.isfinite(self.costs[source, target]))
 
