@@ -48,7 +48,9 @@ def test_paper_preset_studies_feed_their_own_outputs(paper):
     assert {g.label for g in paper.study("ablation_no_balance")} == {"mop [lam_bal=0.0]"}
     assert {g.label for g in paper.study("ablation_anneal")} == {"mop [assignment=anneal, warmup_fraction=0.8]"}
     assert {g.label for g in paper.study("ablation_uniform_cost", "mop")} == {"mop [edge_cost=uniform]"}
-    assert sorted(g.value("sigma_fixed") for g in paper.study("mdn_softness", "mdn")) == [0.0, 0.03, 0.1, 0.3]
+    assert sorted(g.value("sigma_fixed") for g in paper.study("mdn_softness", "mdn")) == [
+        0.0, 0.03, 0.1, 0.3, 0.5, 0.7, 1.0
+    ]
 
 
 def test_smoke_preset_budget_names_nothing_and_its_k_sweep_is_declared():
@@ -96,6 +98,7 @@ def test_a_larger_budget_is_named_as_a_deviation_even_when_no_trial_keeps_the_de
 def test_a_study_keeps_only_the_tasks_of_its_own_trials():
     reproduce = select(trials_frame(preset_trials("reproduce")))
     learned = next(g for g in reproduce.study("mdn_softness", "mdn") if not g.value("sigma_fixed"))
-    # the learned-sigma MDN is main on three mazes; the softness study ran it on medium-stitch only
-    assert learned.tasks == ("pointmaze-medium-stitch-v0",) and len(learned.trial_ids) == 3
+    # the learned-sigma MDN is main on three mazes; the softness study ran it on medium-stitch and teleport only
+    assert learned.tasks == ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0")
+    assert len(learned.trial_ids) == 6
     assert len(reproduce.main["mdn"].tasks) == 3

@@ -260,7 +260,8 @@ def test_report_names_keys_and_values():
     coverage_names = ("cov_r", "cov_r_raw", "cov_p", "shuffle")
     expected |= {(m, key) for m in coverage_names for key in ("branching", "teleport")}
     expected |= {("cov_r_shuffled", key) for key in ("branching", "teleport")}
-    expected |= {("realroute_ceiling", ""), ("realroute_norm", ""), ("realroute_norm_raw", "")}
+    expected |= {("realroute_ceiling", ""), ("realroute_trained", ""), ("realroute_norm", ""),
+                 ("realroute_norm_raw", "")}
     expected |= {("active_outputs", ""), ("two_step", "mean"), ("two_step_raw", "mean")}
     assert set(table) == expected
     # Without the held-out 2 -> 3 the line splits: 0-2 reach 3-5 no more (21 of 30 ordered pairs).

@@ -29,7 +29,7 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
 
 def test_paper_preset_counts():
     trials = preset_trials("paper")
-    assert len(trials) == 244
+    assert len(trials) == 244 + 72  # + the action_context study
     main = [t for t in trials if "main" in t["studies"]]
     assert all(set(t) == {"task", "arm", "seed", "episodes_per_task", "studies"} for t in main)
     assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
@@ -89,7 +89,9 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert Counter(t["arm"] for t in core) == {a: 15 for a in ("dense", "mdn", "mop", "codebook")}
     assert {t["seed"] for t in core} == set(range(5)) and all("steps" not in t for t in trials)
     assert Counter(t["arm"] for t in trials[60:90]) == {"m3": 15, "var": 15}
-    ablations, softness = trials[90:96], trials[96:]
+    # the soft sigmas 0.7, 1.0 and 0.5 on medium, the action context study, then the rest of the softness study
+    ablations, softness = trials[90:96], trials[96:105] + trials[177:]
+    assert trials[105:177] == preset_trials("action_context")
     assert {(t["task"], t["seed"]) for t in ablations} == {("pointmaze-medium-stitch-v0", s) for s in (0, 1, 2)}
     assert Counter(t["arm"] for t in ablations) == {"ensemble": 3, "mop": 3}
     assert {t["arm"] for t in softness} == {"mdn"} and [t["sigma_fixed"] for t in softness[:3]] == [0.7] * 3
@@ -100,6 +102,15 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert all(t["episodes_per_task"] == 50 and t["seed"] < 3 for t in executing)
     assert plain(trials) <= plain(preset_trials("paper"))
     assert all("main" in t["studies"] for t in trials[:90])
+
+
+def test_action_context_queries_every_action_conditioned_arm_with_the_compass():
+    trials = preset_trials("action_context")
+    assert len(trials) == 2 * 3 * 4 * 3 and [t["seed"] for t in trials[:24]] == [0] * 24  # seed-major
+    assert Counter((t["context_action"], t["query_actions"]) for t in trials) == {("step", "compass8"): 36,
+                                                                                  ("to_exit", "compass8"): 36}
+    assert {t["arm"] for t in trials} == {"dense", "mdn", "mop", "codebook"}
+    assert all(TrialConfig.from_flat(split_studies(t)[0]).data.action_in_context for t in trials)
 
 
 def test_identical_trials_run_once_with_every_study_that_planned_them():

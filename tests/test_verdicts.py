@@ -4,6 +4,7 @@ training, the codebook's trained encoder and the MDN's softness."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import networkx as nx
 import numpy as np
@@ -87,8 +88,11 @@ def test_a_trial_reads_its_floor_through_the_cache_hook(small_data_dir):
 
     cfg = TrialConfig.from_flat({"task": MEDIUM, "arm": "dense", "episodes_per_task": 1, **TINY})
     summary = run_trial(cfg, task, hooks=TrialHooks(floor_cache=cache))
-    assert asked == [floor_key(task.name.env_name, cfg.execute, cfg.seed)]
-    assert summary.metric("exec_floor") == 0.25
+    # the floor first, then the two ceilings, each under its own key (the floor's, the data and the graph)
+    assert asked[0] == floor_key(task.name.env_name, cfg.execute, cfg.seed)
+    assert [json.loads(key)["reference"] for key in asked[1:]] == ["ceiling", "truth"]
+    assert all(json.loads(key)["data_hash"] == task.data_hash for key in asked[1:])
+    assert summary.metric("exec_floor") == 0.25 and summary.metric("exec_truth") == 0.25
     assert summary.metric("exec_lift") == pytest.approx(summary.metric("exec_success") - 0.25)
 
 
@@ -118,8 +122,11 @@ def test_the_ceiling_on_real_cells_and_realroute_norm(small_cells):
     assert realroute_ceiling(truth.truth, truth.heldout) == pytest.approx(expected)
     oracle = oracle_model(small_cells, truth.truth & ~truth.heldout)
     report = audit(small_cells, oracle)
-    # Proposing exactly the trained real transitions reaches the ceiling, no more.
+    # Proposing every real transition but the held-out ones reaches the ceiling, no more; a model of
+    # exactly the trained pairs (no real move the data never shows) stays at realroute_trained.
     assert report.metric("realroute") == pytest.approx(expected)
+    trained = networkx_pair_fraction(truth.truth & truth.trained_pairs)
+    assert report.metric("realroute_trained") == pytest.approx(trained) and trained <= expected
     assert report.metric("realroute_ceiling") == pytest.approx(expected)
     assert report.metric("realroute_norm") == pytest.approx(1.0)
 

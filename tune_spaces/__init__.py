@@ -13,7 +13,7 @@ from collections.abc import Callable
 from mopjepa.config import TrialConfig
 from mopjepa.results.schema import trial_id
 from mopjepa.results.studies import STUDIES_KEY, split_studies
-from tune_spaces import mdn_softness, mechanism, paper, quick, reproduce, smoke
+from tune_spaces import action_context, mdn_softness, mechanism, paper, quick, reproduce, smoke
 
 PRESETS: dict[str, Callable[[], list[dict]]] = {
     "smoke": smoke.trials,
@@ -22,6 +22,7 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
     "mechanism": mechanism.trials,
     "mdn_softness": mdn_softness.trials,
     "reproduce": reproduce.trials,
+    "action_context": action_context.trials,
 }
 """`mechanism` trials have task 'mechanism' and run with mopjepa.mechanism.run_mechanism_trial
 (pipelines/mechanism.run_one); every other preset's trials run with experiment.run_trial."""

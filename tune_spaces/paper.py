@@ -6,7 +6,8 @@
 - Ablations ("Summary and Ablations"): the independent ensemble, no load balance, slow soft-to-hard
   annealing over 80% of training, and uniform edge cost (execution rankings), 3 seeds.
 - Matched capacity on large-stitch: mop and mdn (its best load balance) at K = 16, 60k steps, 5 seeds.
-- The MDN softness study (tune_spaces/mdn_softness.py): fixed sigma 0.03, 0.1, 0.3 beside the learned one.
+- The MDN softness study (tune_spaces/mdn_softness.py): fixed sigma 0.03 to 1.0 beside the learned one.
+- The action-conditioned world model (tune_spaces/action_context.py): c = [z, a], queried with compass8.
 
 Execution (Table 4) runs on medium- and large-stitch for seeds 0-2, 50 episodes per task as OGBench
 evaluates; one rule for every trial, so identical configs collapse into one trial.
@@ -51,6 +52,6 @@ def trials() -> list[dict]:
     for seed in PLANNING_SEEDS:
         out.append(_trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
         out.append(_trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
-    from tune_spaces import mdn_softness  # the softness study uses this module's rule
+    from tune_spaces import action_context, mdn_softness  # these studies use this module's rule
 
-    return out + mdn_softness.trials()
+    return out + mdn_softness.trials() + action_context.trials()

@@ -58,9 +58,17 @@ def goal_realroute(graph: ProposedGraph, truth: np.ndarray, tasks: np.ndarray) -
 
 def realroute_ceiling(truth: np.ndarray, heldout: np.ndarray) -> float:
     """plan_all of the real graph less the held-out edges: the realroute of a model that proposes every
-    trained transition and none it never saw. A model that proposes held-out edges can exceed it."""
+    real transition except the held-out ones (real moves the data never shows included). A model that
+    proposes held-out edges can exceed it."""
     _check_square(truth, heldout)
     return pair_fraction(reachability(truth & ~heldout))
+
+
+def realroute_trained(truth: np.ndarray, trained_pairs: np.ndarray) -> float:
+    """plan_all of the trained pairs: the realroute of a model that proposes exactly the transitions it
+    trained on (at most realroute_ceiling)."""
+    _check_square(truth, trained_pairs)
+    return pair_fraction(reachability(truth & trained_pairs))
 
 
 def realroute_by_dist(graph: ProposedGraph, truth: np.ndarray) -> dict[int, float]:

@@ -25,6 +25,8 @@ STUDIES: dict[str, str] = {
     "ablation_anneal": "MoP with a slow soft-to-hard anneal",
     "ablation_uniform_cost": "uniform edge cost (execution rankings)",
     "branch_sweep": "Fig. 4 (middle): the controlled branch sweep on the generated task",
+    "action_context": "the action-conditioned world model (c = [z, a]): contexts with the action, graphs "
+                      "queried with a compass action set, beside the action-free main configurations",
 }
 
 
