@@ -24,6 +24,7 @@ from mopjepa.analysis.claims_page import check_summary_markers, reproduction_pag
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
 from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
+from pipelines.common import read_manifest  # noqa: E402
 
 
 def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:
@@ -55,7 +56,7 @@ def log_to_parent(uri: str, experiment_name: str, report_dir: Path) -> str:
 INCOMPLETE_HEADERS = {
     MISSING: "planned, no metrics file",
     PARTIAL: "killed part-way: some tables, no metrics file",
-    UNREADABLE: "metrics file truncated or corrupt",
+    UNREADABLE: "a table file truncated or corrupt, or an empty metrics file",
 }
 
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --readme {args.readme}: {error}", file=sys.stderr)
         return 2
     try:
+        read_manifest(experiment_dir / "manifest.json")  # a corrupt manifest: one line naming it
         paper = PaperTables.load(args.paper_tables) if args.paper_tables else None
         report = build_report(experiment_dir, args.out, paper)
     except (FileNotFoundError, ValueError) as error:

@@ -44,6 +44,7 @@ from pipelines.common import (  # noqa: E402
     parse_config_overrides,
     print_summary,
     tqdm_progress,
+    with_environment,
 )
 
 CONFIG_KEYS = ("holdout_fraction", "mode_threshold", "data_seed", "threads", "context_action",
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     identity = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:12]
     out = Path(args.out).expanduser().resolve() / "results"
     lineage = Lineage(identity, "audit", task.data_source, task.data_hash, git_commit())
-    lineage = lineage.columns_of_flat(flat, data.task)
+    lineage = with_environment(lineage.columns_of_flat(flat, data.task))
     tables = {"edges": report.edges, "outputs": report.outputs, "beliefs": report.beliefs, "metrics": report.metrics}
     write_trial_tables(out, tables, lineage)
     print(f"audit {identity}: {args.model} on {data.task}, seed {args.seed} ({task.data_source} data "

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.metadata
+import json
 import os
+import platform
+import sys
 from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
 
 from tqdm import tqdm
 
 DEFAULT_DATASET_DIR = os.environ.get("OGBENCH_DATA_DIR", "~/.ogbench/data")
+RECORDED_PACKAGES = ("torch", "numpy", "mujoco", "ogbench", "ray")
+"""The packages whose versions every manifest and result row records (`environment`)."""
 
 
 @contextlib.contextmanager
@@ -88,3 +96,62 @@ def print_summary(metrics: list[dict]) -> None:
             continue
         values = "  ".join(f"{key + '=' if key else ''}{value:.3f}" for key, value in by_metric[name])
         print(f"  {name:<22} {values}")
+
+
+def processor_model() -> str:
+    """The processor's model name (/proc/cpuinfo), else what `platform` knows: regenerated data depends on it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+@functools.cache
+def environment() -> dict[str, str]:
+    """Where this process runs: python and the RECORDED_PACKAGES' versions, and the processor model."""
+    versions = {"python": platform.python_version()}
+    for package in RECORDED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return {**versions, "processor": processor_model()}
+
+
+def with_environment(lineage: dict) -> dict:
+    """A trial's lineage columns and the `environment` column (JSON) of the process that ran it."""
+    return {**lineage, "environment": json.dumps(environment(), sort_keys=True)}
+
+
+class ManifestError(ValueError):
+    """manifest.json exists but cannot be read as the driver writes it."""
+
+
+def read_manifest(path: Path) -> dict | None:
+    """An experiment's manifest.json, or None when there is none; a corrupt one raises ManifestError naming it."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ManifestError(_corrupt(path, f"not readable as JSON: {error}")) from error
+    trials = manifest.get("trials") if isinstance(manifest, dict) else None
+    if not isinstance(trials, list) or not all(isinstance(t, dict) and isinstance(t.get("trial_id"), str)
+                                               for t in trials):
+        raise ManifestError(_corrupt(path, "'trials' is not a list of {'trial_id': ..., 'flat': {...}}"))
+    return manifest
+
+
+def _corrupt(path: Path, reason: str) -> str:
+    return (f"manifest {str(path)!r} is corrupt ({reason}); restore it, or move it aside "
+            f"(mv {path} {path}.broken): the driver then writes it anew and the results are kept")
+
+
+def interrupted(what: str) -> int:
+    """One line for a Ctrl-C that stopped `what`, and the shell's exit code for SIGINT (130)."""
+    print(f"interrupted by SIGINT: stopped {what}; run the same command again", file=sys.stderr, flush=True)
+    return 130

@@ -30,7 +30,14 @@ if __package__ in (None, ""):
 from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
 from mopjepa.data import DataError, prepare_data  # noqa: E402
 from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR, git_commit, tqdm_progress  # noqa: E402
+from pipelines.common import (  # noqa: E402
+    DEFAULT_DATASET_DIR,
+    ManifestError,
+    environment,
+    git_commit,
+    read_manifest,
+    tqdm_progress,
+)
 from pipelines.locks import LockHeld, describe_holder, experiment_lock  # noqa: E402
 from pipelines.matrix_trial import MatrixContext  # noqa: E402
 from pipelines.stopping import Interrupted, StopSignals  # noqa: E402
@@ -118,21 +125,53 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
             check(trial.get("device", "auto") == "auto", "device", trial.get("device"), "'auto' or 'cpu' "
                   "without --gpus-per-trial (a trial on cuda needs a GPU of its own)")
             trial["device"] = "cpu"
-        TrialConfig.from_flat(trial)  # every trial valid (e.g. --set steps=-1) before any work starts
+        # Every trial valid (e.g. --set steps=-1, a misspelt task) before anything is written.
+        check_dataset(TrialConfig.from_flat(trial))
         trials.append({**trial, STUDIES_KEY: list(studies)})
     return trials
+
+
+def check_dataset(cfg: TrialConfig) -> None:
+    """A maze trial's task must be an OGBench dataset name (the config itself accepts any string)."""
+    from mopjepa.config import MECHANISM_TASK
+    from mopjepa.config.trial import MazeTask
+    from mopjepa.data.names import parse_dataset_name
+
+    if isinstance(cfg.task, MazeTask):
+        try:
+            parse_dataset_name(cfg.task.name)
+        except DataError as error:
+            raise ConfigError(f"config field 'task' = {cfg.task.name!r} is not allowed: {error}, "
+                              f"or {MECHANISM_TASK!r} (the generated branch-sweep task)") from error
 
 
 def _source_trials(args: argparse.Namespace) -> list[dict]:
     if args.trials_file is None:
         return preset_trials(args.preset)
-    trials = json.loads(args.trials_file.read_text())
-    if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
-        raise SystemExit(f"error: {args.trials_file} must hold a JSON list of flat trial configs")
+    trials = read_trials_file(args.trials_file)
     try:  # validate every trial before any work starts; identical ones merge their studies
         return merge_trials(trials, str(args.trials_file))
     except ValueError as error:
         raise ConfigError(str(error)) from error
+
+
+def read_trials_file(path: Path) -> list[dict]:
+    """The JSON list of flat trial configs in `path`; a missing, unreadable or malformed file is a ConfigError."""
+    expected = "it must hold a JSON list of flat trial configs, e.g. [{\"task\": ..., \"arm\": ..., \"seed\": 0}]"
+    try:
+        trials = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise ConfigError(f"--trials-file {str(path)!r} does not exist") from error
+    except OSError as error:
+        raise ConfigError(f"--trials-file {str(path)!r} cannot be read: {error.strerror}") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"--trials-file {str(path)!r} is not JSON ({error}); {expected}") from error
+    if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
+        raise ConfigError(f"--trials-file {str(path)!r} holds a {type(trials).__name__}, not a list of objects; "
+                          f"{expected}")
+    if not trials:
+        raise ConfigError(f"--trials-file {str(path)!r} holds no trials; {expected}")
+    return trials
 
 
 def config_of(entry: dict) -> TrialConfig:
@@ -146,8 +185,9 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
     (its results and report are read against this list), and the user is told to pick a new name."""
     ids = [trial_id(config_of(entry)) for entry in trials]
     path = experiment_dir / "manifest.json"
-    if path.exists():
-        previous = [t["trial_id"] for t in json.loads(path.read_text())["trials"]]
+    recorded = read_manifest(path)
+    if recorded is not None:
+        previous = [t["trial_id"] for t in recorded["trials"]]
         if previous == ids:
             return ids
         dropped = [trial for trial in previous if trial not in set(ids)]
@@ -163,6 +203,8 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
     manifest = {
         "preset": preset,
         "name": name,
+        # Where the experiment was first planned (a grown plan keeps it); each result row records its own.
+        **_first_environment(recorded),
         "trials": [{"trial_id": i, "flat": split_studies(entry)[0], STUDIES_KEY: entry[STUDIES_KEY]}
                    for i, entry in zip(ids, trials, strict=True)],
     }
@@ -172,22 +214,75 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
     return ids
 
 
-def prepare_datasets(trials: list[dict]) -> dict[str, tuple[str, str]]:
-    """Load (or regenerate) each task's data once, before any trial: task -> (data_source, data_hash)."""
-    prepared = {}
+def _first_environment(recorded: dict | None) -> dict:
+    """The manifest's `environment` entry: this install's when the manifest is new, else the one recorded."""
+    if recorded is None:
+        return {"environment": environment()}
+    return {"environment": recorded["environment"]} if "environment" in recorded else {}
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """One dataset the planned trials read, as this install has it."""
+
+    task: str
+    data_seed: int
+    data_hash: str
+    file_hash: str
+
+
+def prepare_datasets(trials: list[dict]) -> list[PreparedData]:
+    """Load (or regenerate) each dataset once, before any trial."""
+    prepared = []
     seen = set()
     for entry in trials:
         cfg = config_of(entry)
-        key = cfg.data.task
+        key = (cfg.data.task, cfg.data.data_seed)
         if key in seen:
             continue
         seen.add(key)
-        with tqdm_progress(f"preparing {key}", unit="episode") as progress:
+        with tqdm_progress(f"preparing {cfg.data.task}", unit="episode") as progress:
             data = prepare_data(cfg, progress)
         if data is not None:  # None: a generated task makes its own data
-            prepared[key] = (data.data_source, data.data_hash)
-            print(f"data  {key}: {data.data_source} {data.data_hash[:12]}", flush=True)
+            prepared.append(PreparedData(*key, data.data_hash, data.file_hash))
+            print(f"data  {cfg.data.task}: {data.data_source} {data.data_hash[:12]}", flush=True)
     return prepared
+
+
+def data_change_lines(results_root: Path, prepared: list[PreparedData]) -> list[str]:
+    """One line per dataset whose hash differs from the one the experiment's complete trials recorded for it.
+
+    Regenerated data depends on the processor (MuJoCo's and libm's floating point), so a resume on another
+    machine trains its new trials on other bytes than the recorded ones: the user is told, nothing stops."""
+    from mopjepa.results import read_table
+
+    columns = ["trial_id", "task", "data_seed", "data_hash", "environment"]
+    recorded = read_table(results_root, "metrics")[columns].drop_duplicates("trial_id")
+    lines = []
+    for data in prepared:
+        rows = recorded[(recorded.task == data.task) & (recorded.data_seed == data.data_seed)]
+        # Rows without an environment hold the file hash (the data_hash before the content hash).
+        legacy = rows.environment.isna()
+        mine = legacy.map({True: data.file_hash, False: data.data_hash})
+        differing = rows[rows.data_hash != mine]
+        if not differing.empty:
+            lines.append(_data_change_line(data, differing))
+    return lines
+
+
+def _data_change_line(data: PreparedData, differing) -> str:
+    theirs = differing.data_hash.value_counts()
+    legacy = differing.environment.isna().all()
+    mine = data.file_hash if legacy else data.data_hash
+    others = f" and {len(theirs) - 1} other hash(es)" if len(theirs) > 1 else ""
+    if legacy:
+        made = "file hashes, recorded before trials named their processor"
+    else:
+        processors = sorted({json.loads(text).get("processor", "?") for text in differing.environment.dropna()})
+        made = f"made on {', '.join(processors)}; this install runs on {environment()['processor']}"
+    seed = f" (data seed {data.data_seed})" if data.data_seed else ""
+    return (f"data  {data.task}{seed}: {mine[:12]} differs from the {len(differing)} recorded trials' "
+            f"{theirs.index[0][:12]}{others} ({made}); new trials use this install's data")
 
 
 def open_tracking(tracking_uri: str, name: str, storage: Path, note: str) -> tuple[Tracker, str]:
@@ -278,7 +373,11 @@ def main(argv: list[str] | None = None) -> int:
 def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Path, experiment_dir: Path,
                    trials: list[dict]) -> int:
     """Everything after the lock: manifest, data, tracking, Ray, Tune, and the truthful summary."""
-    planned = write_manifest(experiment_dir, preset, name, trials)
+    try:
+        planned = write_manifest(experiment_dir, preset, name, trials)
+    except ManifestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     results_root = experiment_dir / "results"
     tally = Tally(planned, completed_trials(results_root) & set(planned))
     print(f"experiment {name}: {len(trials)} trials of preset {preset!r} in {experiment_dir}", flush=True)
@@ -307,7 +406,7 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
             note = experiment_note(name, preset, commit, len(trials))
             opening = background.submit(open_tracking, tracking_uri, name, storage, note)
             try:
-                prepare_datasets(trials)
+                prepared = prepare_datasets(trials)
             except DataError as error:
                 _settle(opening)
                 print(f"error: {error}", file=sys.stderr)
@@ -315,6 +414,8 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
             except BaseException:
                 _settle(opening)
                 raise
+            for line in data_change_lines(results_root, prepared):
+                print(line, flush=True)
             connect(args.local_cpus, args.cpus_per_trial)
             stop.install()  # ray.init sets a SIGTERM handler of its own
             if (problem := unreachable_from_workers(tracking_uri)) is not None:

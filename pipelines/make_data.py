@@ -14,7 +14,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mopjepa.data import DataError, build_cell_data, load_task_data  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR, tqdm_progress  # noqa: E402
+from pipelines.common import DEFAULT_DATASET_DIR, interrupted, tqdm_progress  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return interrupted(f"preparing {args.dataset} (its workers ended; no partial data file was kept)")
     elapsed = time.perf_counter() - start
     cells = build_cell_data(data, holdout_fraction=0.0, mode_threshold=0.05, rng=None)
     print(f"dataset      {data.name.name}")

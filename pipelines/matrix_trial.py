@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mopjepa.evaluate.headline import scalars as headline
+from pipelines.common import with_environment
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,11 @@ def run_matrix_trial(config: dict) -> None:
                            floor_cache=FloorFileCache(root.parent / "floors"))
         output = run(cfg, hooks, workdir=Path(context.trials_root) / identity, load=_task_data)
         tracker.set_tags(run_id, {"data_hash": output.data_hash, "data_source": output.data_source})
-        lineage = Lineage(identity, context.experiment, output.data_source, output.data_hash, context.git_commit,
-                          studies)
+        lineage = with_environment(Lineage(identity, context.experiment, output.data_source, output.data_hash,
+                                           context.git_commit, studies).columns(cfg))
         tables = dict(output.tables)
         final = {output.final: tables.pop(output.final)}
-        write_trial_tables(root, tables, lineage.columns(cfg))
+        write_trial_tables(root, tables, lineage)
         tracker.log_metrics(run_id, [(row["metric"], row["value"], row["step"]) for row in tables["training"]])
         tracker.log_metrics(run_id, [(metric_key("curve", row), row["value"], row["step"])
                                      for row in tables.get("curves", [])])
@@ -113,7 +114,7 @@ def run_matrix_trial(config: dict) -> None:
         # The final table marks the trial complete: it is written last, once its run is FINISHED (a kill in
         # between reruns the trial, which logs only what its run lacks).
         tracker.finish(run_id)
-        write_trial_tables(root, final, lineage.columns(cfg))
+        write_trial_tables(root, final, lineage)
     except BaseException:
         tracker.finish(run_id, failed=True)
         raise

@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 
 from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables  # noqa: E402
-from pipelines.common import git_commit, parse_config_overrides  # noqa: E402
+from pipelines.common import git_commit, parse_config_overrides, with_environment  # noqa: E402
 from tune_spaces import mechanism as sweep  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def mechanism_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ..
     cfg = TrialConfig.from_flat(flat)
     output = run(cfg)
     lineage = Lineage(trial_id(cfg), "mechanism", output.data_source, output.data_hash, commit, studies)
-    return output.tables, lineage.columns(cfg)
+    return output.tables, with_environment(lineage.columns(cfg))
 
 
 def run_one(entry: dict, root: Path, commit: str = "unknown") -> list[dict]:

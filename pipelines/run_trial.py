@@ -26,9 +26,11 @@ from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
 from pipelines.common import (  # noqa: E402
     DEFAULT_DATASET_DIR,
     git_commit,
+    interrupted,
     parse_config_overrides,
     print_summary,
     tqdm_progress,
+    with_environment,
 )
 
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return interrupted(f"preparing {cfg.data.task} (its workers ended; no partial data file was kept)")
     source = f"{data.data_source} data {data.data_hash[:12]}" if data is not None else "generated data"
     print(f"trial {identity}: {cfg.arm} on {cfg.data.task}, seed {cfg.seed}, {cfg.train.steps} steps ({source})")
     try:
@@ -75,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:  # e.g. observations outside the maze's free cells
         print(f"error: {error}", file=sys.stderr)
         return 2
-    lineage = Lineage(identity, "single", output.data_source, output.data_hash, git_commit()).columns(cfg)
+    except KeyboardInterrupt:
+        return interrupted(f"trial {identity} (no result table was written)")
+    lineage = with_environment(Lineage(identity, "single", output.data_source, output.data_hash,
+                                       git_commit()).columns(cfg))
     write_trial_tables(out / "results", output.tables, lineage)
     print_summary(output.rows)
     print(f"results: {out / 'results'}" + (f"  checkpoint: {output.checkpoint}" if output.checkpoint else ""))

@@ -12,12 +12,18 @@ Differences that change no number the recipe defines:
 - the BFS oracle is cached per goal cell (a test checks it against the env's get_oracle_subgoal);
 - the environment is stepped unwrapped with the episode length counted here, which is what
   gymnasium's TimeLimit(max_episode_steps) does around it.
+
+An interrupted regeneration (Ctrl-C, or any error) stops its worker processes before the interrupt goes on:
+the workers ignore SIGINT themselves, and the parent cancels the chunks not started and ends the running ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -217,14 +223,56 @@ def regenerate(
             if progress:
                 progress(len(job[2]))
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            results = []
-            for job, result in zip(jobs, pool.map(_generate_chunk, jobs), strict=True):
-                results.append(result)
-                if progress:
-                    progress(len(job[2]))
+        results = _generate_in_pool(jobs, workers, progress)
     arrays = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
     train_steps = train_episodes * name.recipe()[1]
     train = {key: value[:train_steps] for key, value in arrays.items()}
     val = {key: value[train_steps:] for key, value in arrays.items()}
     return train, val
+
+
+def _generate_in_pool(jobs: list, workers: int, progress: Callable[[int], None] | None) -> list[dict]:
+    """The chunks' arrays in job order, from `workers` spawned processes; stopped at once if interrupted."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_sigint)
+    try:
+        results = []
+        for job, result in zip(jobs, pool.map(_generate_chunk, jobs), strict=True):
+            results.append(result)
+            if progress:
+                progress(len(job[2]))
+    except BaseException:
+        _stop_now(pool)
+        raise
+    pool.shutdown()
+    return results
+
+
+def _leave_sigint() -> None:
+    """A worker leaves Ctrl-C (sent to the whole process group) to its parent, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel the chunks not started and end the running workers. The executor's own shutdown would wait for
+    every submitted chunk (minutes), and a second Ctrl-C in that wait orphaned the workers."""
+    with _sigint_ignored():
+        processes = list((pool._processes or {}).values())  # the executor has no public handle on its workers
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Hold off SIGINT while the workers are stopped (a second Ctrl-C there would orphan them); the process is
+    unwinding from the first interrupt anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

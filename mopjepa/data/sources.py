@@ -6,7 +6,9 @@
    `<dataset_dir>/regenerated/seed-<N>/` in the same file layout, with a provenance JSON beside it.
 
 Every load reports `data_source` ('official' | 'regenerated') and `data_hash`, the sha256 of the
-train file followed by the val file.
+arrays the train and the val file hold (`npzio.content_sha256`: names, dtypes, shapes and bytes, not
+the files' bytes), and `file_hash`, the sha256 of the two files' sha256s (what `data_hash` was before
+rows recorded their `environment`; kept to compare with those rows).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from mopjepa.data.errors import DataError
 from mopjepa.data.maze import MazeGeometry, make_env
 from mopjepa.data.names import DatasetName, parse_dataset_name
-from mopjepa.data.npzio import ensure_writable_dir, file_sha256, validate_npz, write_npz
+from mopjepa.data.npzio import content_sha256, ensure_writable_dir, file_sha256, validate_npz, write_npz
 
 DOWNLOAD_HOST = "rail.eecs.berkeley.edu"
 DOWNLOAD_URL = f"https://{DOWNLOAD_HOST}/datasets/ogbench"
@@ -48,7 +50,10 @@ class TaskData:
     val: Split
     data_source: str
     data_hash: str
+    """sha256 of the arrays' content (train then val; npzio.content_sha256)."""
     train_path: Path
+    file_hash: str = ""
+    """sha256 of the train and val files' sha256s: the data_hash of rows without an `environment`."""
 
 
 def official_paths(dataset_dir: Path, name: str) -> tuple[Path, Path]:
@@ -60,7 +65,7 @@ def regenerated_paths(dataset_dir: Path, name: str, seed: int) -> tuple[Path, Pa
     return folder / f"{name}.npz", folder / f"{name}-val.npz", folder / f"{name}.json"
 
 
-def dataset_hash(train_path: Path, val_path: Path) -> str:
+def file_hash(train_path: Path, val_path: Path) -> str:
     digest = hashlib.sha256()
     for path in (train_path, val_path):
         digest.update(file_sha256(path).encode())
@@ -122,8 +127,22 @@ def regenerate_to_cache(
             progress(done[0], total)
 
     train, val = regenerate(name, seed, workers=workers, num_episodes=num_episodes, progress=advance)
-    write_npz(val_path, val)
-    write_npz(train_path, train)
+    written = []
+    try:  # all three files or none: an interrupted write leaves no partial cache behind
+        for path, arrays in ((val_path, val), (train_path, train)):
+            write_npz(path, arrays)
+            written.append(path)
+        _write_record(meta_path, name, seed, episodes, train_path, val_path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return train_path, val_path
+
+
+def _write_record(meta_path: Path, name: DatasetName, seed: int, episodes: int, train_path: Path,
+                  val_path: Path) -> None:
+    """The provenance record beside a regenerated dataset, written atomically."""
     record = {
         "dataset": name.name,
         "data_source": "regenerated",
@@ -136,9 +155,11 @@ def regenerate_to_cache(
         "val_sha256": file_sha256(val_path),
     }
     meta_temporary = meta_path.with_suffix(".json.tmp")
-    meta_temporary.write_text(json.dumps(record, indent=2) + "\n")
-    meta_temporary.replace(meta_path)
-    return train_path, val_path
+    try:
+        meta_temporary.write_text(json.dumps(record, indent=2) + "\n")
+        meta_temporary.replace(meta_path)
+    finally:
+        meta_temporary.unlink(missing_ok=True)
 
 
 def _load(name: DatasetName, train_path: Path, val_path: Path, source: str) -> TaskData:
@@ -167,8 +188,9 @@ def _load(name: DatasetName, train_path: Path, val_path: Path, source: str) -> T
         train=splits[0],
         val=splits[1],
         data_source=source,
-        data_hash=dataset_hash(train_path, val_path),
+        data_hash=content_sha256({"train": train_path, "val": val_path}),
         train_path=train_path,
+        file_hash=file_hash(train_path, val_path),
     )
 
 

@@ -5,9 +5,9 @@
 A trial that runs again replaces its own files, so re-running never duplicates rows. The metrics
 file (the mechanism file for branch-sweep trials) is written last. The one completeness rule, used by
 every reader of results (the driver's summary, the report, every table and figure): a trial is
-complete when that final file exists and reads back as Parquet with rows (`trial_states`);
-`read_table` returns the rows of complete trials only, so a killed trial's leftover tables and a
-truncated file never reach a table or a figure.
+complete when that final file exists with rows and every table file of the trial reads back as
+Parquet (`trial_states`); `read_table` returns the rows of complete trials only, so a killed trial's
+leftover tables and a truncated file of any table never reach a table or a figure, nor stop one.
 
 Files are written with the permissions of the process's umask (0666 & ~umask), like any other file
 the user creates, so that results on shared storage stay readable by the group.
@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from mopjepa.config.identity import ADDED_KEYS, context_action_mode
 from mopjepa.data.npzio import public_mode
 from mopjepa.results.schema import PARTITION_COLUMNS, table_schema
 
@@ -89,7 +90,14 @@ def read_table(
         files, format="parquet", partitioning=_PARTITIONING, partition_base_dir=str(directory), schema=schema
     )
     # Nullable integers keep K = 4 an integer where other arms have no K.
-    return dataset.to_table(filter=filter_expression).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    frame = dataset.to_table(filter=filter_expression).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    # Files of schema <= 3 hold context_action as a bool (read back as 'false'/'true'): its mode now;
+    # and the keys added since at the value those trials had (mopjepa.config.identity).
+    frame["context_action"] = frame["context_action"].map(context_action_mode, na_action="ignore")
+    for key, old_value in ADDED_KEYS.items():
+        if key in frame:
+            frame[key] = frame[key].fillna(old_value)
+    return frame
 
 
 FINAL_TABLES = ("metrics", "mechanism")
@@ -102,31 +110,56 @@ TRIAL_STATES = (COMPLETE, PARTIAL, UNREADABLE, MISSING)
 def trial_states(root: Path, planned: Iterable[str] = ()) -> dict[str, str]:
     """The completeness rule: every trial id found under `root` (and every `planned` one) -> its state.
 
-    complete: its final table's file exists and reads back as Parquet with at least one row;
-    unreadable: that file exists but is truncated, corrupt or empty;
+    complete: its final table's file exists and has rows, and every table file of the trial reads back;
+    unreadable: it has a final file, but that file is empty or one of its table files (the final one or
+        any other) is truncated or corrupt;
     partial: other tables of the trial exist but no final file (a trial killed part-way);
     missing: planned, and nothing of it was written.
+    A file reads back when its Parquet footer does (what a truncated file loses first): cheap enough to
+    check every file of a record of thousands on each call, and a file is checked again only once it changed.
     """
-    root = Path(root)
     states = dict.fromkeys(planned, MISSING)
-    if root.is_dir():
-        for path in root.glob("*/task=*/arm=*/*.parquet"):
-            states.setdefault(path.stem, MISSING)
-            if states[path.stem] == MISSING:
-                states[path.stem] = PARTIAL
-        for table in FINAL_TABLES:
-            for path in (root / table).glob("task=*/arm=*/*.parquet"):
-                readable = _readable(path)
-                if readable or states.get(path.stem) != COMPLETE:
-                    states[path.stem] = COMPLETE if readable else UNREADABLE
+    for trial, files in _files_by_trial(Path(root)).items():
+        states[trial] = _state_of(files)
     return states
 
 
-def _readable(path: Path) -> bool:
+def _files_by_trial(root: Path) -> dict[str, dict[str, Path]]:
+    """trial id -> {table: its file}, for every table file under `root`."""
+    found: dict[str, dict[str, Path]] = {}
+    if root.is_dir():
+        for path in root.glob("*/task=*/arm=*/*.parquet"):
+            found.setdefault(path.stem, {})[path.parents[2].name] = path
+    return found
+
+
+def _state_of(files: dict[str, Path]) -> str:
+    """The state of one trial found on disk, from its table files ({table: file})."""
+    if not any(table in files for table in FINAL_TABLES):
+        return PARTIAL
+    rows = {table: _footer_rows(path) for table, path in files.items()}
+    if None in rows.values() or not any(rows.get(table) for table in FINAL_TABLES):
+        return UNREADABLE
+    return COMPLETE
+
+
+_FOOTERS: dict[tuple[str, int, int, int], int | None] = {}
+"""(path, inode, size, mtime) -> the rows its footer declares (None: unreadable); a rewritten file gets a new key."""
+
+
+def _footer_rows(path: Path) -> int | None:
+    """The number of rows `path`'s Parquet footer declares, or None when the footer cannot be read."""
     try:
-        return pq.ParquetFile(path).metadata.num_rows > 0
-    except (OSError, ValueError, pa.ArrowException):
-        return False
+        status = path.stat()
+    except OSError:
+        return None
+    key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key not in _FOOTERS:
+        try:
+            _FOOTERS[key] = pq.read_metadata(path).num_rows
+        except (OSError, ValueError, pa.ArrowException):
+            _FOOTERS[key] = None
+    return _FOOTERS[key]
 
 
 def completed_trials(root: Path) -> set[str]:

@@ -28,7 +28,9 @@ columns; metrics gain exec_floor, exec_lift, realroute_ceiling, realroute_norm(_
 diagnostics (mdn_sigma, mdn_resp_max); every row gains `studies` (the studies its preset declared).
 4: context_action is a mode ('none', 'step', 'to_exit'; a bool before, read back as its mode), the
 query_actions config column, the edges' `action` (the queried action that realizes an edge) and the
-query_action_scale metric. Older files read back with the new columns null."""
+query_action_scale metric; every row gains `environment` (JSON: the python, torch, numpy, mujoco, ogbench and
+ray versions and the processor model of the process that ran the trial), and from then on `data_hash` is the
+content hash of the data's arrays (the file hash before). Older files read back with the new columns null."""
 
 TABLES = ("metrics", "edges", "episodes", "training", "curves", "outputs", "beliefs", "mechanism")
 """metrics: long form (metric, key, value); edges: the proposed graph; episodes: execution records;
@@ -54,6 +56,7 @@ LINEAGE_COLUMNS: dict[str, pa.DataType] = {
     "schema_version": pa.int64(),
     "config_json": pa.string(),
     "studies": pa.string(),
+    "environment": pa.string(),
 }
 
 TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
