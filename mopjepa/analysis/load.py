@@ -87,10 +87,26 @@ class ExperimentResults:
         for name in LINEAGE_FIELDS:
             values = trials[name].dropna().astype(str) if name in trials else pd.Series(dtype=str)
             seen[name] = sorted(values.unique())
-        seen["data"] = sorted(
-            {f"{row.task}: {row.data_source} {row.data_hash}" for row in trials.itertuples()}
-        )
+        seen["data"] = data_lineage(trials)
         return seen
+
+
+def data_lineage(trials: pd.DataFrame) -> list[str]:
+    """Per task, each data hash its trials were trained on, with their count and where it was made.
+
+    Regenerated data depends on the machine (docs/reproduction.md), so one task may have several."""
+    trials = trials.assign(made=trials["environment"].map(_made_on, na_action="ignore").fillna("machine not recorded")
+                           if "environment" in trials else "machine not recorded")
+    lines = []
+    for (task, source, data_hash), rows in trials.groupby(["task", "data_source", "data_hash"], sort=True):
+        made = "; ".join(sorted(set(rows["made"])))
+        lines.append(f"{task}: {source} {data_hash} ({len(rows)} trial{'s' * (len(rows) != 1)}; {made})")
+    return lines
+
+
+def _made_on(environment: str) -> str:
+    known = json.loads(environment)
+    return f"{known.get('processor', '?')}, mujoco {known.get('mujoco', '?')}, numpy {known.get('numpy', '?')}"
 
 
 def load_experiment(root: Path) -> ExperimentResults:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from mopjepa.analysis import (
+    action_context,
     claims,
     claims_page,
     family,
@@ -69,10 +70,12 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
         table = builder(inputs)
         table.write(out / "tables")
         report.tables.append(table)
-    softness = verdicts.softness_table(inputs)
-    if softness.rows:
-        softness.write(out / "tables")
-        report.tables.append(softness)
+    for study_table in (verdicts.softness_table, action_context.action_context_table,
+                        action_context.action_context_pairs):
+        table = study_table(inputs)
+        if table.rows:  # a study's table only where its trials ran
+            table.write(out / "tables")
+            report.tables.append(table)
     summary_frame(inputs).to_csv(out / "tables" / "summary_long.csv", index=False)
     for builder in FIGURE_BUILDERS:
         report.figures.append(builder(inputs, out / "figures"))

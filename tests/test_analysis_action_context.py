@@ -1,0 +1,69 @@
+"""The action_context tables on a hand-made experiment with known answers (real Parquet files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mopjepa.analysis.action_context import action_context_pairs, action_context_table
+from mopjepa.analysis.load import load_experiment
+from mopjepa.analysis.paper import PaperTables, arm_label
+from mopjepa.analysis.selection import select
+from mopjepa.analysis.tables import Inputs
+from mopjepa.config import TrialConfig
+from mopjepa.results import Lineage, split_studies, trial_id, write_trial_rows
+from tests.analysis_handmade import BUDGET, MED
+
+STEP = {"context_action": "step", "query_actions": "compass8", "studies": ["action_context"]}
+# arm -> seed -> (realroute, recall_heldout) of the action-free main run and of the 'step' run
+FREE = {"mop": {0: 0.30, 1: 0.25, 2: 0.40}, "mdn": {0: 0.10, 1: 0.20, 2: 0.20}}
+STEPPED = {"mop": {0: (0.60, 0.5), 1: (0.50, 0.4), 2: (0.80, 0.6)}, "mdn": {0: (0.30, 0.2), 1: (0.30, 0.1)}}
+
+
+def write(root, trials) -> None:
+    for partial, metrics, data_hash in trials:
+        flat, studies = split_studies({**BUDGET, **partial})
+        cfg = TrialConfig.from_flat(flat)
+        lineage = Lineage(trial_id(cfg), "exp", "regenerated", data_hash, "abc123", studies)
+        rows = [{"metric": metric, "key": key, "value": value} for (metric, key), value in metrics.items()]
+        write_trial_rows(root / "results", "metrics", rows, lineage.columns(cfg))
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    trials = [({"task": MED, "arm": arm, "seed": seed, "studies": ["main"]}, {("realroute", ""): value}, "old")
+              for arm, seeds in FREE.items() for seed, value in seeds.items()]
+    trials += [({"task": MED, "arm": arm, "seed": seed, **STEP},
+                {("realroute", ""): realroute, ("recall_heldout", ""): recall}, "old" if arm == "mdn" else "new")
+               for arm, seeds in STEPPED.items() for seed, (realroute, recall) in seeds.items()]
+    write(tmp_path, trials)
+    experiment = load_experiment(tmp_path)
+    return Inputs(experiment.metrics, select(experiment.trials()), PaperTables.load())
+
+
+def row(table, *first):
+    return next(r for r in table.rows if tuple(r[:len(first)]) == first)
+
+
+def test_each_arm_and_mode_sits_beside_its_action_free_run(inputs):
+    table = action_context_table(inputs)
+    assert [tuple(r[:3]) for r in table.rows] == [("medium-stitch", mode, arm_label(arm))
+                                                  for mode in ("none", "step") for arm in ("mdn", "mop")]
+    realroute, recall, ratio = (table.columns.index(c) for c in
+                                ("realroute", "recall_heldout", "realroute / action-free (same seed)"))
+    mop = row(table, "medium-stitch", "step", arm_label("mop"))
+    assert mop[realroute] == "0.633 ± 0.153 (n=3)" and mop[recall] == "0.500 ± 0.100 (n=3)"
+    assert mop[ratio] == "2.00 ± 0.00 (n=3)"  # 0.6/0.3, 0.5/0.25, 0.8/0.4
+    assert row(table, "medium-stitch", "step", arm_label("mdn"))[ratio] == "2.25 ± 1.06 (n=2)"  # 3.0 and 1.5
+    assert row(table, "medium-stitch", "none", arm_label("mop"))[ratio] == "—"
+    # MoP's step runs were trained on other data than its action-free runs: the note names it, not MDN's
+    (note,) = [note for note in table.notes if "other data" in note]
+    assert "mop on medium-stitch (step)" in note and "mdn on" not in note
+
+
+def test_mop_against_mdn_is_paired_by_seed(inputs):
+    table = action_context_pairs(inputs)
+    step = row(table, "medium-stitch", "step")
+    assert step[table.columns.index("MoP − MDN realroute, 95% CI")].startswith("+0.250 [0.200, 0.300] (n=2)")
+    assert step[table.columns.index("MoP − dense realroute, 95% CI")] == "—"
+    none = row(table, "medium-stitch", "none")
+    assert none[table.columns.index("MoP − MDN realroute, 95% CI")].startswith("+0.150 ")  # 0.2, 0.05, 0.2
