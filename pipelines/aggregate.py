@@ -24,7 +24,7 @@ from mopjepa.analysis.claims_page import check_summary_markers, reproduction_pag
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
 from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
-from pipelines.common import read_manifest  # noqa: E402
+from pipelines.common import output_directory, read_manifest  # noqa: E402
 
 
 def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:
@@ -37,8 +37,10 @@ def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:
 
 def log_to_parent(uri: str, experiment_name: str, report_dir: Path) -> str:
     """Log the report directory to the parent run of `experiment_name`; return that run's id."""
-    from pipelines.tracking import PARENT_TAG, Tracker, retry_locked
+    from pipelines.tracking import PARENT_TAG, Tracker, check_store, retry_locked, sqlite_path
 
+    if (store := sqlite_path(uri)) is not None and store.exists():
+        check_store(store)  # StoreError naming the file: e.g. an mlflow.db that is not SQLite
     tracker = Tracker(uri, experiment_name)
     experiment = retry_locked(lambda: tracker.client.get_experiment_by_name(experiment_name))
     if experiment is None:
@@ -107,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         read_manifest(experiment_dir / "manifest.json")  # a corrupt manifest: one line naming it
+        if args.out is not None:
+            args.out = output_directory(args.out, "--out")
         paper = PaperTables.load(args.paper_tables) if args.paper_tables else None
         report = build_report(experiment_dir, args.out, paper)
     except (FileNotFoundError, ValueError) as error:
@@ -127,11 +131,13 @@ def main(argv: list[str] | None = None) -> int:
               "skipped logging the report")
         return 0
     name = experiment_dir.resolve().name
+    from pipelines.tracking import StoreError
+
     try:
         run_id = log_to_parent(uri, name, report.out)
-    except LookupError as error:
+    except (LookupError, StoreError) as error:
         print(f"error: MLflow: {error}; the report is at {report.out} but was not logged", file=sys.stderr)
-        return 1
+        return 2
     print(f"MLflow: logged {report.out} as artifacts report/ of parent run {run_id} (experiment {name!r}, {uri})")
     return 0
 

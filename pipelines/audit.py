@@ -35,12 +35,15 @@ from mopjepa.config import (  # noqa: E402
     GraphConfig,
     TrainConfig,
 )
+from mopjepa.config.checks import seed_int  # noqa: E402
 from mopjepa.data import DataError, load_task_data  # noqa: E402
 from mopjepa.results import Lineage, write_trial_tables  # noqa: E402
 from mopjepa.seeding import torch_threads  # noqa: E402
 from pipelines.common import (  # noqa: E402
     DEFAULT_DATASET_DIR,
+    Once,
     git_commit,
+    output_directory,
     parse_config_overrides,
     print_summary,
     tqdm_progress,
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", required=True, help="OGBench dataset, e.g. pointmaze-teleport-navigate-v0")
     parser.add_argument("--model", required=True, help="package.module:factory")
     parser.add_argument("--seed", type=int, default=0, help="hold-out split and shuffle test (default: 0)")
-    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", action=Once, default=DEFAULT_DATASET_DIR,
+                        help="default: %(default)s")
     parser.add_argument("--out", default="results/audit", help="output directory (default: %(default)s)")
     parser.add_argument("--name", help="the `arm` column of the results (default: the factory's dotted path); "
                         "letters, digits, '.', '_' and '-'")
@@ -112,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         data = DataConfig(task=args.task, dataset_dir=str(Path(args.dataset_dir).expanduser()),
                           download=not args.no_download, **_fields_of(DataConfig, config))
         graph = GraphConfig(**_fields_of(GraphConfig, config))
-        if args.seed < 0:
-            raise ConfigError(f"config field 'seed' = {args.seed} is not allowed: must be an int >= 0")
+        seed_int(args, "seed")
+        out = output_directory(args.out, "--out") / "results"
         with tqdm_progress(f"preparing {data.task}", unit="episode") as progress:
             task = load_task_data(data.task, data.dataset_dir, data.data_seed, data.download, progress=progress)
         threads = TrainConfig(threads=config.get("threads", TrainConfig.threads)).threads  # validated
@@ -130,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             "holdout_fraction": data.holdout_fraction, "mode_threshold": data.mode_threshold, "threads": threads,
             **dataclasses.asdict(graph)}
     identity = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:12]
-    out = Path(args.out).expanduser().resolve() / "results"
     lineage = Lineage(identity, "audit", task.data_source, task.data_hash, git_commit())
     lineage = with_environment(lineage.columns_of_flat(flat, data.task))
     tables = {"edges": report.edges, "outputs": report.outputs, "beliefs": report.beliefs, "metrics": report.metrics}

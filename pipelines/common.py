@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import importlib.metadata
@@ -21,20 +22,55 @@ RECORDED_PACKAGES = ("torch", "numpy", "mujoco", "ogbench", "ray")
 
 @contextlib.contextmanager
 def tqdm_progress(description: str, unit: str) -> Iterator[Callable[[int, int], None]]:
-    """A `progress(done, total)` callback drawing a tqdm bar that only appears once work starts."""
+    """A `progress(done, total)` callback drawing a tqdm bar that only appears once work starts.
+
+    The bar starts at the first report's count (its rate counts from there, not from 0 in no time), and the last
+    report is drawn once, by the bar's close."""
     bar: list[tqdm] = []
 
     def update(done: int, total: int) -> None:
-        if not bar:
-            bar.append(tqdm(total=total, desc=description, unit=unit, dynamic_ncols=True))
+        if not bar:  # drawn as it is made
+            bar.append(tqdm(total=total, initial=done, desc=description, unit=unit, dynamic_ncols=True))
+            return
         bar[0].n = done
-        bar[0].refresh()
+        if done < total:
+            bar[0].refresh()
 
     try:
         yield update
     finally:
         if bar:
             bar[0].close()
+
+
+class Once(argparse.Action):
+    """Store an option's value, refusing the option (or one of its aliases, `--dataset-dir` and `--dataset_dir`)
+    given twice: argparse would silently keep the last one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(namespace, "_given_options", {})
+        if self.dest in given:
+            parser.error(f"{given[self.dest]} and {option_string} both given: they are the same option "
+                         f"({self.option_strings[0]}); give it once")
+        namespace._given_options = {**given, self.dest: option_string}
+        setattr(namespace, self.dest, values)
+
+
+def output_directory(path: str | Path, option: str) -> Path:
+    """`path` resolved, checked before any work: it must be a directory or not exist yet, and the nearest
+    directory that exists must be writable; ConfigError otherwise (one line naming the option and the path)."""
+    from mopjepa.config import ConfigError
+
+    path = Path(path).expanduser().resolve()
+    for existing in (path, *path.parents):
+        if existing.exists():
+            break
+    if not existing.is_dir():
+        what = "names a file" if existing == path else f"is under {str(existing)!r}, a file"
+        raise ConfigError(f"{option} {str(path)!r} {what}: it must be a directory (it is created if missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {str(path)!r} cannot be written: {str(existing)!r} is not writable by this user")
+    return path
 
 
 def git_commit() -> str:
@@ -143,7 +179,28 @@ def read_manifest(path: Path) -> dict | None:
     if not isinstance(trials, list) or not all(isinstance(t, dict) and isinstance(t.get("trial_id"), str)
                                                for t in trials):
         raise ManifestError(_corrupt(path, "'trials' is not a list of {'trial_id': ..., 'flat': {...}}"))
+    for trial in trials:
+        if (problem := _id_problem(trial)) is not None:
+            raise ManifestError(_corrupt(path, problem))
     return manifest
+
+
+def _id_problem(trial: dict) -> str | None:
+    """Why a manifest entry's trial_id is not the id of its flat config (None when it is): an unknown id would
+    plan a trial no run can write, and count other trials' results against the plan."""
+    from mopjepa.config import ConfigError, TrialConfig
+    from mopjepa.results import split_studies, trial_id
+
+    flat = trial.get("flat")
+    if not isinstance(flat, dict):
+        return f"trial {trial['trial_id']!r} has no 'flat' config"
+    try:
+        expected = trial_id(TrialConfig.from_flat(split_studies(flat)[0]))
+    except (ConfigError, TypeError) as error:
+        return f"trial {trial['trial_id']!r} has an invalid flat config: {error}"
+    if expected != trial["trial_id"]:
+        return f"trial id {trial['trial_id']!r} is not the id of its flat config ({expected!r})"
+    return None
 
 
 def _corrupt(path: Path, reason: str) -> str:

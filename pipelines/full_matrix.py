@@ -33,8 +33,10 @@ from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_
 from pipelines.common import (  # noqa: E402
     DEFAULT_DATASET_DIR,
     ManifestError,
+    Once,
     environment,
     git_commit,
+    output_directory,
     read_manifest,
     tqdm_progress,
 )
@@ -58,7 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="default: %(default)s")
     parser.add_argument("--name", help="experiment name (default: the preset's name, or the trials file's stem)")
-    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", action=Once, default=DEFAULT_DATASET_DIR,
+                        help="default: %(default)s")
     parser.add_argument("--no-download", "--no_download", action="store_true",
                         help="never try OGBench's download server")
     parser.add_argument(
@@ -192,8 +195,8 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
             return ids
         dropped = [trial for trial in previous if trial not in set(ids)]
         if dropped:
-            raise SystemExit(
-                f"error: experiment {str(experiment_dir)!r} was started with a different trial list "
+            raise ManifestError(
+                f"experiment {str(experiment_dir)!r} was started with a different trial list "
                 f"({len(previous)} trials, {len(dropped)} of them no longer planned, e.g. {dropped[0]}); "
                 "use another --name for a changed matrix"
             )
@@ -351,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     experiment_dir = storage / name
     try:
         validate_name(name)
+        output_directory(storage, "--storage")
         trials = planned_trials(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,13 +14,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mopjepa.data import DataError, build_cell_data, load_task_data  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR, interrupted, tqdm_progress  # noqa: E402
+from pipelines.common import DEFAULT_DATASET_DIR, Once, interrupted, tqdm_progress  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", help="OGBench locomaze dataset name, e.g. pointmaze-medium-stitch-v0")
-    parser.add_argument("--dataset-dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", action=Once, default=DEFAULT_DATASET_DIR,
+                        help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="regeneration seed (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=0, help="regeneration processes (0: all cores)")
     parser.add_argument("--no-download", action="store_true", help="never try OGBench's download server")

@@ -25,8 +25,10 @@ from mopjepa.model.device import resolve_device  # noqa: E402
 from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
 from pipelines.common import (  # noqa: E402
     DEFAULT_DATASET_DIR,
+    Once,
     git_commit,
     interrupted,
+    output_directory,
     parse_config_overrides,
     print_summary,
     tqdm_progress,
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", default="mop", help="predictor arm (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
-    parser.add_argument("--dataset-dir", "--dataset_dir", default=DEFAULT_DATASET_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-dir", "--dataset_dir", action=Once, default=DEFAULT_DATASET_DIR,
+                        help="default: %(default)s")
     parser.add_argument("--out", default="results/single", help="output directory (default: %(default)s)")
     parser.add_argument("--no-download", "--no_download", action="store_true",
                         help="never try OGBench's download server")
@@ -57,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         flat.update(dataset_dir=str(Path(args.dataset_dir).expanduser()), download=not args.no_download)
         cfg = TrialConfig.from_flat(flat)
         resolve_device(cfg.train.device)  # 'cuda' where none is visible fails here, before any work
+        out = output_directory(args.out, "--out")
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out).expanduser().resolve()
     identity = trial_id(cfg)
     try:
         with tqdm_progress(f"preparing {cfg.data.task}", unit="episode") as progress:

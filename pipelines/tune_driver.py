@@ -11,6 +11,7 @@ lives in this file: `tune.Tuner` + `tune.RunConfig` + `tune.FailureConfig` + `tu
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
     """Run `trials` (the planned trials not yet complete, in the planned order) as one Tune run; `total`
     and `done_before` number the progress lines within the whole experiment."""
     connect(args.local_cpus, args.cpus_per_trial)
+    quiet_restore_advice()
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # the loggers are given explicitly below
     bundles = trial_bundles(args.cpus_per_trial, args.gpus_per_trial, args.execute_workers)
     trainable = tune.with_resources(run_matrix_trial, tune.PlacementGroupFactory(bundles))
@@ -161,6 +163,21 @@ def run_tune(trials: list[dict], context: MatrixContext, experiment_dir: Path, a
             outcome.skipped += int(result.metrics.get("skipped", 0))
     sys.stdout.flush()
     return outcome
+
+
+class NoRestoreAdvice(logging.Filter):
+    """Drops Tune's "Resume experiment with: Tuner.restore(...)" warning after an interrupt: an experiment here
+    resumes by running the same command again (the driver says so), never through Tuner.restore."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tuner.restore" not in record.getMessage()
+
+
+def quiet_restore_advice() -> None:
+    """Install NoRestoreAdvice on Tune's logger (once)."""
+    tune_logger = logging.getLogger("ray.tune.tune")
+    if not any(isinstance(existing, NoRestoreAdvice) for existing in tune_logger.filters):
+        tune_logger.addFilter(NoRestoreAdvice())
 
 
 def trial_bundles(cpus: int, gpus: float, execute_workers: int) -> list[dict[str, float]]:

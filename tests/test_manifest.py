@@ -9,6 +9,7 @@ import pytest
 
 from mopjepa.config import TrialConfig
 from mopjepa.results import STUDIES_KEY, trial_id
+from pipelines.common import ManifestError
 from pipelines.full_matrix import write_manifest
 
 
@@ -25,7 +26,7 @@ def test_a_plan_may_append_and_reorder_trials_but_never_drop_one(tmp_path, capsy
     grown = write_manifest(tmp_path, "p", "n", [_entry(2), _entry(1), _entry(0)])
     assert _planned(tmp_path) == grown and set(first) < set(grown) and grown[0] not in first
     assert "the plan grows from 2 to 3 trials" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="1 of them no longer planned"):
+    with pytest.raises(ManifestError, match="1 of them no longer planned"):
         write_manifest(tmp_path, "p", "n", [_entry(2), _entry(0)])
     assert _planned(tmp_path) == grown  # a refused plan leaves the manifest as it was
 

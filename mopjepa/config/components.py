@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mopjepa.config.checks import check, is_number, non_negative, positive_int
+from mopjepa.config.checks import check, is_number, non_negative, positive_finite, positive_int, seed_int
 from mopjepa.config.identity import CONTEXT_ACTION_MODES
 
 # ----------------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ class DataConfig:
         check(isinstance(self.task, str) and self.task != "", "task", self.task, "an OGBench dataset name")
         check(0.0 <= self.holdout_fraction < 1.0, "holdout_fraction", self.holdout_fraction, "in [0, 1)")
         check(0.0 < self.mode_threshold < 1.0, "mode_threshold", self.mode_threshold, "in (0, 1)")
-        check(isinstance(self.data_seed, int) and self.data_seed >= 0, "data_seed", self.data_seed, "an int >= 0")
+        seed_int(self, "data_seed")
         check(self.context_action in CONTEXT_ACTION_MODES, "context_action", self.context_action,
               f"one of {CONTEXT_ACTION_MODES}")
 
@@ -64,6 +64,10 @@ class EncoderConfig:
 # ----------------------------------------------------------------------------------------------
 # Training, graph, execution
 # ----------------------------------------------------------------------------------------------
+
+
+MAX_BATCH_SIZE = 2**20
+"""The largest batch: OGBench's largest locomaze datasets hold ~1M transitions (5000 x 201 steps)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,12 @@ class TrainConfig:
 
     def __post_init__(self):
         positive_int(self, "steps", "batch_size", "log_every", "threads")
+        check(self.batch_size <= MAX_BATCH_SIZE, "batch_size", self.batch_size,
+              f"<= {MAX_BATCH_SIZE:,} (a batch is drawn from one dataset's transitions, ~1M in the largest)")
         check(isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool) and self.eval_every >= 0,
                "eval_every", self.eval_every, "an int >= 0 (0: ten evaluations per trial)")
         check(self.device in self.DEVICES, "device", self.device, f"one of {self.DEVICES}")
-        check(is_number(self.lr) and self.lr > 0, "lr", self.lr, "> 0")
+        positive_finite(self, "lr")
         non_negative(self, "weight_decay")
         check(is_number(self.ema_tau) and 0.0 <= self.ema_tau < 1.0, "ema_tau", self.ema_tau, "in [0, 1)")
 
@@ -122,7 +128,7 @@ class GraphConfig:
     model's graph is the union over its actions, gated inside each query (docs/protocol.md#4-the-blind-graph)."""
 
     def __post_init__(self):
-        check(is_number(self.gate_factor) and 0 < self.gate_factor, "gate_factor", self.gate_factor, "> 0")
+        positive_finite(self, "gate_factor")
         check(is_number(self.gate_threshold) and 0 <= self.gate_threshold < 1,
                "gate_threshold", self.gate_threshold, "in [0, 1)")
         check(self.edge_cost in EDGE_COSTS, "edge_cost", self.edge_cost, f"one of {EDGE_COSTS}")

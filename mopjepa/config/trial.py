@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mopjepa.config.checks import ConfigError, check
+from mopjepa.config.checks import ConfigError, check, seed_int
 from mopjepa.config.components import (
     MECHANISM_TASK,
     DataConfig,
@@ -63,8 +63,7 @@ class TrialConfig:
 
     def __post_init__(self):
         check(self.arm in PREDICTOR_CONFIGS, "arm", self.arm, f"one of {sorted(PREDICTOR_CONFIGS)}")
-        check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
-               "seed", self.seed, "an int >= 0")
+        seed_int(self, "seed")
         expected = PREDICTOR_CONFIGS[self.arm]
         check(type(self.predictor) is expected, "predictor", type(self.predictor).__name__,
                f"{expected.__name__} for arm {self.arm!r}")

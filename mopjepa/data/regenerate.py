@@ -233,10 +233,12 @@ def regenerate(
 
 def _generate_in_pool(jobs: list, workers: int, progress: Callable[[int], None] | None) -> list[dict]:
     """The chunks' arrays in job order, from `workers` spawned processes; stopped at once if interrupted."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_sigint)
+    with _sigint_ignored():  # the workers start with Ctrl-C ignored (a disposition that survives exec)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_sigint)
+        chunks = pool.map(_generate_chunk, jobs)  # starts the workers
     try:
         results = []
-        for job, result in zip(jobs, pool.map(_generate_chunk, jobs), strict=True):
+        for job, result in zip(jobs, chunks, strict=True):
             results.append(result)
             if progress:
                 progress(len(job[2]))

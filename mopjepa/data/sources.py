@@ -13,6 +13,7 @@ rows recorded their `environment`; kept to compare with those rows).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -54,6 +55,10 @@ class TaskData:
     train_path: Path
     file_hash: str = ""
     """sha256 of the train and val files' sha256s: the data_hash of rows without an `environment`."""
+
+
+MAX_DATA_SEED = 2**63 - 1
+"""The largest regeneration seed (DataConfig.data_seed, an int64 column of every result row)."""
 
 
 def official_paths(dataset_dir: Path, name: str) -> tuple[Path, Path]:
@@ -115,7 +120,11 @@ def regenerate_to_cache(
     """Regenerate and cache (train, val) files atomically, with a provenance record beside them."""
     from mopjepa.data.regenerate import regenerate
 
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_DATA_SEED):
+        raise DataError(f"regeneration seed (--seed, data_seed) = {seed!r} is not allowed: must be an int in "
+                        f"[0, {MAX_DATA_SEED}]")
     train_path, val_path, meta_path = regenerated_paths(Path(dataset_dir).expanduser(), name.name, seed)
+    folder_existed = train_path.parent.is_dir()
     ensure_writable_dir(train_path.parent)
     episodes = name.recipe()[0] if num_episodes is None else num_episodes
     total = episodes + episodes // 10
@@ -126,9 +135,9 @@ def regenerate_to_cache(
         if progress:
             progress(done[0], total)
 
-    train, val = regenerate(name, seed, workers=workers, num_episodes=num_episodes, progress=advance)
     written = []
     try:  # all three files or none: an interrupted write leaves no partial cache behind
+        train, val = regenerate(name, seed, workers=workers, num_episodes=num_episodes, progress=advance)
         for path, arrays in ((val_path, val), (train_path, train)):
             write_npz(path, arrays)
             written.append(path)
@@ -136,6 +145,9 @@ def regenerate_to_cache(
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if not folder_existed:  # nor an empty seed folder in a shared cache
+            with contextlib.suppress(OSError):
+                train_path.parent.rmdir()
         raise
     return train_path, val_path
 

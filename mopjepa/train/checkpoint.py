@@ -53,7 +53,12 @@ def read_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     """The checkpoint's payload, its tensors mapped onto `device`."""
     if not os.path.exists(path):
         raise CheckpointError(f"no checkpoint at {os.fspath(path)!r}")
-    payload = torch.load(path, map_location=resolve_device(device), weights_only=True)
+    try:
+        payload = torch.load(path, map_location=resolve_device(device), weights_only=True)
+    except Exception as error:  # RuntimeError, EOFError, KeyError, UnpicklingError ...: whatever a bad file gives
+        # One line; torch's own message can advise weights_only=False, i.e. running the file's pickled code.
+        raise CheckpointError(f"checkpoint {os.fspath(path)!r} is truncated or not a checkpoint "
+                              f"({type(error).__name__} while reading it); write it again (rerun its trial)") from None
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{os.fspath(path)!r} is not a mopjepa checkpoint of format {FORMAT_VERSION}")
     return payload
