@@ -6,9 +6,14 @@
     (iii) on pointmaze-medium-stitch-v0, seeds 0-2: the independent ensemble (claim (f)) and the MoP
           lam_bal = 0 ablation, then the mdn_softness study's soft sigmas 0.7, 1.0 and 0.5 (they decide
           whether an MDN soft enough to route through non-existent edges exists: claims (c), (d), (i));
-          its sigmas 0.3, 0.1 and 0.03 after (iv), then 0.7, 1.0 and 0.5 on pointmaze-teleport-navigate-v0
-    (iv)  the action_context study (tune_spaces/action_context.py): dense, mdn, mop and codebook with the
+          its sigmas 0.3, 0.1 and 0.03 after (v), then 0.7, 1.0 and 0.5 on pointmaze-teleport-navigate-v0
+    (iv)  the readings of tune_spaces/readings.py (Var with S = 2, 4 and the codebook with K = 16, 32 on
+          teleport, seeds 0-2: cheap, and claim (a) and the codebook's coverage turn on them), then the
+          action_context study (tune_spaces/action_context.py): dense, mdn, mop and codebook with the
           action in their context ('step' and 'to_exit'), queried with compass8, the three mazes, seeds 0-2
+    (v)   the MDN fairness grid (K in {8, 16} x lam_bal in {0, 0.01, 0.1}, seeds 0-2) on
+          pointmaze-medium-stitch-v0 (claims (c), (d), (i) compare MoP with the best MDN); its default
+          cell is the main MDN, so 15 new trials
 
 Every trial follows the paper preset's rule, so each is identical to (and has the trial id of) the
 paper preset's trial. Measured cost on a 2-core machine, two trials at a time (20k steps, 1 thread
@@ -17,10 +22,11 @@ each, nice 5), mean wall seconds per trial without / with execution: dense 182 /
 hours of wall time on 2 cores), (ii) 3.4 (1.7 hours); (iii) is about 6 more (30 trials, mostly
 MDN); (iv) about 9.7 (72 trials: per seed 3.2 CPU-hours, the main trials' cost, since querying 8
 actions adds 0.3 s (medium) to 1.0 s (large) per evaluation, measured); the teleport softness trials
-about 1.8. It resumes and grows by appending, so it runs in pieces across sessions.
+about 1.8; (iv)'s readings 0.8; (v) about 3.5 (15 MDN trials). It resumes and grows by appending,
+so it runs in pieces across sessions.
 """
 
-from tune_spaces import action_context, mdn_softness
+from tune_spaces import action_context, mdn_softness, paper, readings
 from tune_spaces.paper import COVERAGE_SEEDS, MAIN_TASKS, PLANNING_SEEDS, TELEPORT, _trial
 
 MEDIUM = "pointmaze-medium-stitch-v0"
@@ -36,7 +42,9 @@ def trials() -> list[dict]:
         out.append(_trial(MEDIUM, "ensemble", seed, "ablation_ensemble"))
         out.append(_trial(MEDIUM, "mop", seed, "ablation_no_balance", lam_bal=0.0))
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS, sigmas=(0.7, 1.0, 0.5))
+    out += readings.trials()
     out += action_context.trials()
+    out += paper.mdn_grid(tasks=(MEDIUM,))  # its default cell is the main MDN, which merges into it
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS, sigmas=(0.3, 0.1, 0.03))
     out += mdn_softness.trials(tasks=(TELEPORT,), seeds=COVERAGE_SEEDS, sigmas=(0.7, 1.0, 0.5))
     return out
