@@ -8,6 +8,7 @@
 - Matched capacity on large-stitch: mop and mdn (its best load balance) at K = 16, 60k steps, 5 seeds.
 - The MDN softness study (tune_spaces/mdn_softness.py): fixed sigma 0.03 to 1.0 beside the learned one.
 - The action-conditioned world model (tune_spaces/action_context.py): c = [z, a], queried with compass8.
+- Readings (tune_spaces/readings.py): Var with S = 2 and 4, the codebook with K = 16 and 32, on teleport.
 
 Execution (Table 4) runs on medium- and large-stitch for seeds 0-2, 50 episodes per task as OGBench
 evaluates; one rule for every trial, so identical configs collapse into one trial.
@@ -33,13 +34,18 @@ def _trial(task: str, arm: str, seed: int, study: str, **extra) -> dict:
     return tagged(flat, study)
 
 
+def mdn_grid(tasks=MAIN_TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
+    """The MDN fairness grid, K in {8, 16} x lam_bal in {0, 0.01, 0.1}; (8, 0.01) is the default MDN."""
+    return [_trial(task, "mdn", seed, "mdn_grid", K=k, lam_bal=lam)
+            for task in tasks for seed in seeds for k in (8, 16) for lam in (0.0, 0.01, 0.1)]
+
+
 def trials() -> list[dict]:
     out = []
     for task in MAIN_TASKS:
         out += [_trial(task, arm, seed, "main") for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
         for seed in COVERAGE_SEEDS:
-            grid = [(k, lam) for k in (8, 16) for lam in (0.0, 0.01, 0.1)]
-            out += [_trial(task, "mdn", seed, "mdn_grid", K=k, lam_bal=lam) for k, lam in grid]
+            out += mdn_grid(tasks=(task,), seeds=(seed,))
             out.append(_trial(task, "ensemble", seed, "ablation_ensemble"))
             out.append(_trial(task, "mop", seed, "ablation_no_balance", lam_bal=0.0))
             out.append(_trial(task, "mop", seed, "ablation_anneal", assignment="anneal", warmup_fraction=0.8))
@@ -52,6 +58,6 @@ def trials() -> list[dict]:
     for seed in PLANNING_SEEDS:
         out.append(_trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
         out.append(_trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
-    from tune_spaces import action_context, mdn_softness  # these studies use this module's rule
+    from tune_spaces import action_context, mdn_softness, readings  # these studies use this module's rule
 
-    return out + mdn_softness.trials() + action_context.trials()
+    return out + mdn_softness.trials() + action_context.trials() + readings.trials()

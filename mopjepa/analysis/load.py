@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from mopjepa.results import COMPLETE, MISSING, read_table, trial_states
+from mopjepa.results import COMPLETE, MISSING, STUDIES_KEY, read_table, trial_states
+from mopjepa.results.studies import parse_studies, studies_text
 
 LINEAGE_FIELDS = ("git_commit", "data_source", "data_hash", "schema_version")
 
@@ -71,9 +72,18 @@ class ExperimentResults:
         return sorted(self.metrics["trial_id"].unique())
 
     def trials(self) -> pd.DataFrame:
-        """One row per completed trial: its flat config columns and lineage (metric columns dropped)."""
+        """One row per completed trial: its flat config columns and lineage (metric columns dropped).
+
+        Its `studies` are the ones its rows carry and the ones the manifest declares for it now: a plan
+        that grows may add a study to a trial that already ran (e.g. the MDN grid's default cell, which
+        is the main MDN)."""
         drop = ["metric", "key", "value"]
-        return self.metrics.drop(columns=drop).drop_duplicates("trial_id").reset_index(drop=True)
+        trials = self.metrics.drop(columns=drop).drop_duplicates("trial_id").reset_index(drop=True)
+        planned = {t["trial_id"]: t.get(STUDIES_KEY, []) for t in (self.manifest or {}).get("trials", [])}
+        if planned and "studies" in trials:
+            trials["studies"] = [studies_text({*parse_studies(rows), *planned.get(trial, [])})
+                                 for trial, rows in zip(trials["trial_id"], trials["studies"], strict=True)]
+        return trials
 
     def table(self, name: str, trial_ids: list[str] | None = None) -> pd.DataFrame:
         """Another result table (outputs, edges, ...), optionally only some trials' rows."""

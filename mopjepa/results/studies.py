@@ -25,6 +25,8 @@ STUDIES: dict[str, str] = {
     "ablation_anneal": "MoP with a slow soft-to-hard anneal",
     "ablation_uniform_cost": "uniform edge cost (execution rankings)",
     "branch_sweep": "Fig. 4 (middle): the controlled branch sweep on the generated task",
+    "var_samples": "a reading of claim (a): Var-JEPA with S = 2 and 4 samples beside its default S = 8",
+    "codebook_size": "a reading of the teleport coverage claims: the codebook control with K = 16 and 32 codes",
     "action_context": "the action-conditioned world model (c = [z, a]): contexts with the action, graphs "
                       "queried with a compass action set, beside the action-free main configurations",
 }
