@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mopjepa.config import TrialConfig
 from mopjepa.data import load_task_data
@@ -112,6 +114,12 @@ def test_run_trial_cli_writes_long_form_parquet_and_prints_a_summary(small_data_
     metrics = read_table(out / "results", "metrics")
     assert {"metric", "key", "value", "arm", "seed", "K", "lam_route", "trial_id", "data_hash"} <= set(metrics.columns)
     assert (metrics.K == 4).all() and (metrics.lam_route == 0.5).all() and (metrics.seed == 1).all()
+    # Where it ran, on every row: the versions that can move its numbers, and the processor.
+    assert metrics.environment.nunique() == 1
+    environment = json.loads(metrics.environment.iloc[0])
+    assert set(environment) == {"python", "torch", "numpy", "mujoco", "ogbench", "ray", "processor"}
+    assert environment["numpy"] == np.__version__ and environment["torch"] == torch.__version__
+    assert environment["processor"] and environment["mujoco"] != "absent"
     assert metrics.groupby(["metric", "key"]).size().max() == 1
     assert not read_table(out / "results", "edges").empty
     assert len(list((out / "trials").glob("*/checkpoint.pt"))) == 1
