@@ -212,8 +212,13 @@ def write_manifest(experiment_dir: Path, preset: str, name: str, trials: list[di
                    for i, entry in zip(ids, trials, strict=True)],
     }
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(manifest, indent=1) + "\n")
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(manifest, indent=1) + "\n")
+        temporary.replace(path)
+    except OSError as error:  # e.g. the disk is full: the previous manifest, if any, stays as it was
+        temporary.unlink(missing_ok=True)
+        raise ManifestError(f"manifest {str(path)!r} cannot be written ({error.strerror}); free space in "
+                            f"{str(experiment_dir)!r} (or pass another --storage) and rerun") from None
     return ids
 
 

@@ -70,8 +70,15 @@ def prepare_store(tracking_uri: str) -> None:
             check_store(path)
         else:
             temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            _create_store(temporary, path.parent / "mlartifacts")
-            os.replace(temporary, path)
+            try:
+                _create_store(temporary, path.parent / "mlartifacts")
+                os.replace(temporary, path)
+            except Exception as error:  # sqlite3/sqlalchemy errors, OSError: e.g. the disk is full
+                for leftover in path.parent.glob(f"{temporary.name}*"):  # the file and its journal
+                    leftover.unlink(missing_ok=True)
+                raise StoreError(f"the MLflow store {path} cannot be created ({_first_line(error)}); nothing was "
+                                 f"kept: free space in {path.parent} (or pass --tracking-uri elsewhere) and rerun") \
+                    from None
     _READY_STORES.add(path)
 
 
@@ -86,6 +93,12 @@ def _create_store(path: Path, artifacts: Path) -> None:
     store.engine.dispose()
     if getattr(store, "read_engine", None) is not None:
         store.read_engine.dispose()
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message without SQLAlchemy's '(Background on this error ...)' notes."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def check_store(path: Path) -> None:
@@ -104,8 +117,7 @@ def check_store(path: Path) -> None:
     except StoreError:
         raise
     except Exception as error:  # sqlite3.DatabaseError (not a database), sqlalchemy errors
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StoreError(f"the MLflow store {path} cannot be read ({first}): {recover}") from None
+        raise StoreError(f"the MLflow store {path} cannot be read ({_first_line(error)}): {recover}") from None
     finally:
         engine.dispose()
     if found != expected:
