@@ -44,3 +44,17 @@ def test_a_live_holder_is_refused_by_name_and_a_killed_one_is_taken_over(tmp_pat
                 pass
     with experiment_lock(tmp_path) as previous:
         assert previous == {}  # released cleanly: nothing to take over
+
+
+def test_a_lock_let_go_cleanly_leaves_no_file(tmp_path):
+    from pipelines.locks import LOCK_NAME, exclusive
+
+    with experiment_lock(tmp_path, "first"):
+        assert (tmp_path / LOCK_NAME).exists()
+    assert not (tmp_path / LOCK_NAME).exists()
+    with exclusive(tmp_path / "mlflow.db.lock"):
+        assert (tmp_path / "mlflow.db.lock").exists()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError), experiment_lock(tmp_path):  # an error inside lets go and removes it too
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []

@@ -226,3 +226,15 @@ def test_tunes_tuner_restore_advice_is_dropped():
     finally:
         tune_logger.removeHandler(kept)
     assert kept.messages == ["Trials did not complete: [t1]"]
+
+
+def test_the_progress_bar_starts_at_its_first_count_and_draws_its_end_once(capsys):
+    from pipelines.common import tqdm_progress
+
+    with tqdm_progress("regenerating x", unit="episode") as progress:
+        for done in (50, 100, 150):
+            progress(done, 150)
+    drawn = capsys.readouterr().err.replace("\r", "\n")
+    assert drawn.count("150/150") == 1, drawn
+    first = next(line for line in drawn.splitlines() if "50/150" in line)
+    assert "?episode/s" in first  # no rate from one chunk in no time (it read millions of episodes/s)
