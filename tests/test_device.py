@@ -43,8 +43,8 @@ PINNED_TRIAL = PINS["trials"]["teleport"]
 REPO = Path(__file__).resolve().parents[1]
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(
-    not CUDA, reason="no CUDA device on this machine (torch.cuda.is_available() is False): the GPU checks "
-    "of issue 16 run only where one is"
+    not CUDA, reason="no CUDA device on this machine (torch.cuda.is_available() is False): this CUDA check "
+    "(training, determinism, checkpoints or the pinned trial on cuda against the CPU) runs only where a GPU is"
 )
 cpu_only = pytest.mark.skipif(CUDA, reason="this machine has a CUDA device: 'auto' means cuda here")
 
