@@ -13,7 +13,7 @@ from collections.abc import Callable
 from mopjepa.config import TrialConfig
 from mopjepa.results.schema import trial_id
 from mopjepa.results.studies import STUDIES_KEY, split_studies
-from tune_spaces import action_context, mdn_softness, mechanism, paper, quick, reproduce, smoke
+from tune_spaces import action_context, mdn_softness, mechanism, paper, quick, readings, reproduce, smoke
 
 PRESETS: dict[str, Callable[[], list[dict]]] = {
     "smoke": smoke.trials,
@@ -23,6 +23,7 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
     "mdn_softness": mdn_softness.trials,
     "reproduce": reproduce.trials,
     "action_context": action_context.trials,
+    "readings": readings.trials,
 }
 """`mechanism` trials have task 'mechanism' and run with mopjepa.mechanism.run_mechanism_trial
 (pipelines/mechanism.run_one); every other preset's trials run with experiment.run_trial."""

@@ -9,7 +9,7 @@ execution on medium- and large-stitch at 50 episodes per task (the paper preset'
 a run stopped part-way has every arm and mode on the same seeds.
 """
 
-from tune_spaces.paper import COVERAGE_SEEDS, MAIN_TASKS, _trial
+from tune_spaces.rules import COVERAGE_SEEDS, MAIN_TASKS, trial
 
 MODES = ("step", "to_exit")
 ARMS = ("dense", "mdn", "mop", "codebook")
@@ -17,5 +17,5 @@ QUERY = "compass8"
 
 
 def trials(tasks=MAIN_TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
-    return [_trial(task, arm, seed, "action_context", context_action=mode, query_actions=QUERY)
+    return [trial(task, arm, seed, "action_context", context_action=mode, query_actions=QUERY)
             for seed in seeds for mode in MODES for task in tasks for arm in ARMS]

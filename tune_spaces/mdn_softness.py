@@ -10,15 +10,15 @@ mdn_resp_max; the report draws precision and realroute against mdn_resp_max. Tri
 paper preset's execution rule, so they merge with its identical trials.
 """
 
-from tune_spaces.paper import COVERAGE_SEEDS, TELEPORT, _trial
+from tune_spaces.rules import COVERAGE_SEEDS, MEDIUM, TELEPORT, trial
 
-TASKS = ("pointmaze-medium-stitch-v0", TELEPORT)
+TASKS = (MEDIUM, TELEPORT)
 SIGMAS = (0.03, 0.1, 0.3, 0.5, 0.7, 1.0)
 
 
 def trials(tasks=TASKS, seeds=COVERAGE_SEEDS, sigmas=SIGMAS) -> list[dict]:
     """The learned MDN and MoP of each (task, seed), then each fixed sigma in `sigmas`' order."""
-    out = [_trial(task, arm, seed, "mdn_softness") for task in tasks for seed in seeds for arm in ("mdn", "mop")]
+    out = [trial(task, arm, seed, "mdn_softness") for task in tasks for seed in seeds for arm in ("mdn", "mop")]
     for sigma in sigmas:
-        out += [_trial(task, "mdn", seed, "mdn_softness", sigma_fixed=sigma) for task in tasks for seed in seeds]
+        out += [trial(task, "mdn", seed, "mdn_softness", sigma_fixed=sigma) for task in tasks for seed in seeds]
     return out

@@ -15,49 +15,34 @@ evaluates; one rule for every trial, so identical configs collapse into one tria
 Every trial names the studies it feeds (mopjepa.results.studies); the analysis selects by them.
 """
 
-from mopjepa.data.names import EXECUTION_TASKS
-from mopjepa.data.names import PAPER_TASKS as MAIN_TASKS
-from mopjepa.results.studies import tagged
+from tune_spaces import action_context, mdn_softness, readings
+from tune_spaces.rules import COVERAGE_SEEDS, EXECUTION_TASKS, LARGE, MAIN_TASKS, PLANNING_SEEDS, TELEPORT, trial
 
-TELEPORT = "pointmaze-teleport-navigate-v0"
-LARGE = "pointmaze-large-stitch-v0"
-PLANNING_SEEDS = range(5)
-COVERAGE_SEEDS = range(3)
-EPISODES = 50
 TABLE_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
-
-
-def _trial(task: str, arm: str, seed: int, study: str, **extra) -> dict:
-    """One trial of `study`, executing (50 episodes per task) on the execution mazes' seeds 0-2."""
-    executes = task in EXECUTION_TASKS and seed in COVERAGE_SEEDS
-    flat = {"task": task, "arm": arm, "seed": seed, "episodes_per_task": EPISODES if executes else 0, **extra}
-    return tagged(flat, study)
 
 
 def mdn_grid(tasks=MAIN_TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
     """The MDN fairness grid, K in {8, 16} x lam_bal in {0, 0.01, 0.1}; (8, 0.01) is the default MDN."""
-    return [_trial(task, "mdn", seed, "mdn_grid", K=k, lam_bal=lam)
+    return [trial(task, "mdn", seed, "mdn_grid", K=k, lam_bal=lam)
             for task in tasks for seed in seeds for k in (8, 16) for lam in (0.0, 0.01, 0.1)]
 
 
 def trials() -> list[dict]:
     out = []
     for task in MAIN_TASKS:
-        out += [_trial(task, arm, seed, "main") for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
+        out += [trial(task, arm, seed, "main") for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
         for seed in COVERAGE_SEEDS:
             out += mdn_grid(tasks=(task,), seeds=(seed,))
-            out.append(_trial(task, "ensemble", seed, "ablation_ensemble"))
-            out.append(_trial(task, "mop", seed, "ablation_no_balance", lam_bal=0.0))
-            out.append(_trial(task, "mop", seed, "ablation_anneal", assignment="anneal", warmup_fraction=0.8))
+            out.append(trial(task, "ensemble", seed, "ablation_ensemble"))
+            out.append(trial(task, "mop", seed, "ablation_no_balance", lam_bal=0.0))
+            out.append(trial(task, "mop", seed, "ablation_anneal", assignment="anneal", warmup_fraction=0.8))
     for seed in COVERAGE_SEEDS:
-        out += [_trial(TELEPORT, "mop", seed, "k_sweep", K=k) for k in (1, 2, 3, 4, 6, 8, 16)]
-        out.append(_trial(TELEPORT, "mdn", seed, "k_sweep", K=8))
+        out += [trial(TELEPORT, "mop", seed, "k_sweep", K=k) for k in (1, 2, 3, 4, 6, 8, 16)]
+        out.append(trial(TELEPORT, "mdn", seed, "k_sweep", K=8))
         for task in EXECUTION_TASKS:
             arms = ("dense", "mdn", "mop")
-            out += [_trial(task, arm, seed, "ablation_uniform_cost", edge_cost="uniform") for arm in arms]
+            out += [trial(task, arm, seed, "ablation_uniform_cost", edge_cost="uniform") for arm in arms]
     for seed in PLANNING_SEEDS:
-        out.append(_trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
-        out.append(_trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
-    from tune_spaces import action_context, mdn_softness, readings  # these studies use this module's rule
-
+        out.append(trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
+        out.append(trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
     return out + mdn_softness.trials() + action_context.trials() + readings.trials()

@@ -10,9 +10,9 @@ Measured cost (medium and large, 2-core machine): var ~290 s and codebook ~200 s
 trials take about 0.8 CPU-hours.
 """
 
-from tune_spaces.paper import COVERAGE_SEEDS, TELEPORT, _trial
+from tune_spaces.rules import COVERAGE_SEEDS, TELEPORT, trial
 
 
 def trials(seeds=COVERAGE_SEEDS) -> list[dict]:
-    out = [_trial(TELEPORT, "var", seed, "var_samples", num_samples=s) for seed in seeds for s in (2, 4)]
-    return out + [_trial(TELEPORT, "codebook", seed, "codebook_size", K=k) for seed in seeds for k in (16, 32)]
+    out = [trial(TELEPORT, "var", seed, "var_samples", num_samples=s) for seed in seeds for s in (2, 4)]
+    return out + [trial(TELEPORT, "codebook", seed, "codebook_size", K=k) for seed in seeds for k in (16, 32)]

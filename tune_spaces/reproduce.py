@@ -27,20 +27,19 @@ so it runs in pieces across sessions.
 """
 
 from tune_spaces import action_context, mdn_softness, paper, readings
-from tune_spaces.paper import COVERAGE_SEEDS, MAIN_TASKS, PLANNING_SEEDS, TELEPORT, _trial
+from tune_spaces.rules import COVERAGE_SEEDS, MAIN_TASKS, MEDIUM, PLANNING_SEEDS, TELEPORT, trial
 
-MEDIUM = "pointmaze-medium-stitch-v0"
 CORE_ARMS = ("dense", "mdn", "mop", "codebook")
 FAMILY_ARMS = ("m3", "var")
 
 
 def trials() -> list[dict]:
     # Seed-major: a run stopped part-way has every arm of the part on the same seeds (paired comparisons).
-    out = [_trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in CORE_ARMS]
-    out += [_trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in FAMILY_ARMS]
+    out = [trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in CORE_ARMS]
+    out += [trial(task, arm, seed, "main") for seed in PLANNING_SEEDS for task in MAIN_TASKS for arm in FAMILY_ARMS]
     for seed in COVERAGE_SEEDS:
-        out.append(_trial(MEDIUM, "ensemble", seed, "ablation_ensemble"))
-        out.append(_trial(MEDIUM, "mop", seed, "ablation_no_balance", lam_bal=0.0))
+        out.append(trial(MEDIUM, "ensemble", seed, "ablation_ensemble"))
+        out.append(trial(MEDIUM, "mop", seed, "ablation_no_balance", lam_bal=0.0))
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS, sigmas=(0.7, 1.0, 0.5))
     out += readings.trials()
     out += action_context.trials()

@@ -21,9 +21,22 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mopjepa.config.checks import ConfigError
+from mopjepa.config.checks import ConfigError, positive_int
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """Fields every predictor head has: the base of every arm's config (mopjepa.config.predictors)."""
+
+    hidden_dim: int = 256
+    """Width of each predictor MLP."""
+    depth: int = 2
+    """Number of hidden layers of each predictor MLP."""
+
+    def __post_init__(self):
+        positive_int(self, "hidden_dim", "depth")
 
 
 @dataclass(frozen=True)
@@ -42,8 +55,6 @@ class Arm:
     """Its colour in every figure (any matplotlib colour, e.g. ``"#1f77b4"``)."""
 
     def __post_init__(self):
-        from mopjepa.config.predictors import PredictorConfig
-
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"arm field 'name' = {self.name!r} is not allowed: must match {_NAME.pattern}")
         if not (isinstance(self.config, type) and issubclass(self.config, PredictorConfig)

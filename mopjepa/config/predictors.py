@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mopjepa.config.arms import PREDICTOR_CONFIGS, Arm, register_arm  # noqa: F401 (PREDICTOR_CONFIGS: re-exported)
+from mopjepa.config.arms import PREDICTOR_CONFIGS, Arm, PredictorConfig, register_arm  # noqa: F401 (re-exported)
 from mopjepa.config.checks import check, is_number, non_negative, positive_int
-
-
-@dataclass(frozen=True)
-class PredictorConfig:
-    """Fields every predictor head has."""
-
-    hidden_dim: int = 256
-    """Width of each predictor MLP."""
-    depth: int = 2
-    """Number of hidden layers of each predictor MLP."""
-
-    def __post_init__(self):
-        positive_int(self, "hidden_dim", "depth")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,12 @@ from mopjepa.data.errors import DataError
 AGENTS = ("point", "ant", "humanoid")
 MAZES = ("medium", "large", "giant", "teleport")
 DATASET_TYPES = ("navigate", "stitch", "explore")
-PAPER_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
+MEDIUM = "pointmaze-medium-stitch-v0"
+TELEPORT = "pointmaze-teleport-navigate-v0"
+LARGE = "pointmaze-large-stitch-v0"
+PAPER_TASKS = (MEDIUM, TELEPORT, LARGE)
 """The paper's three main mazes, in the column order of its tables (presets and analysis read this)."""
-EXECUTION_TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
+EXECUTION_TASKS = (MEDIUM, LARGE)
 """The mazes the paper executes plans on (its Table 4)."""
 _PATTERN = re.compile(r"^(?P<agent>[a-z]+)maze-(?P<maze>[a-z]+)-(?P<kind>[a-z]+)-(?P<version>v\d+)$")
 
