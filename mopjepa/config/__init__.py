@@ -28,6 +28,7 @@ from mopjepa.config.checks import ConfigError
 from mopjepa.config.components import (
     EDGE_COSTS,
     MECHANISM_TASK,
+    RUNTIME_KEYS,
     DataConfig,
     EncoderConfig,
     ExecuteConfig,
@@ -35,7 +36,6 @@ from mopjepa.config.components import (
     MechanismConfig,
     TrainConfig,
 )
-from mopjepa.config.identity import RUNTIME_KEYS
 from mopjepa.config.predictors import (
     ASSIGNMENTS,
     CodebookConfig,

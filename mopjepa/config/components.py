@@ -3,11 +3,15 @@ generated branch-sweep task."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from mopjepa.config.checks import check, is_number, non_negative, positive_finite, positive_int, seed_int
-from mopjepa.config.identity import CONTEXT_ACTION_MODES
+
+RUNTIME = {"runtime": True}
+"""Field metadata of a key that says where or how fast a trial runs, not what it computes: such keys stay
+out of the trial's identity (mopjepa.config.identity), its configuration and the floor's cache key."""
+CONTEXT_ACTION_MODES = ("none", "step", "to_exit")
 
 # ----------------------------------------------------------------------------------------------
 # Data and the shared encoder
@@ -18,11 +22,11 @@ from mopjepa.config.identity import CONTEXT_ACTION_MODES
 class DataConfig:
     task: str = "pointmaze-medium-stitch-v0"
     """OGBench locomaze dataset name, e.g. pointmaze-large-stitch-v0."""
-    dataset_dir: str = "~/.ogbench/data"
+    dataset_dir: str = field(default="~/.ogbench/data", metadata=RUNTIME)
     """Where official files live and regenerated ones are cached (OGBench's default)."""
     data_seed: int = 0
     """Seed of the offline regeneration (only used when the dataset is regenerated)."""
-    download: bool = True
+    download: bool = field(default=True, metadata=RUNTIME)
     """Try OGBench's download when no file is present (off in tests and offline runs)."""
     holdout_fraction: float = 0.2
     """Fraction of the unique observed (cell, next cell) pairs removed from training."""
@@ -82,7 +86,7 @@ class TrainConfig:
     """AdamW weight decay."""
     ema_tau: float = 0.996
     """EMA momentum of the target encoder, Eq. (3)."""
-    log_every: int = 500
+    log_every: int = field(default=500, metadata=RUNTIME)
     """Steps between metrics callbacks."""
     eval_every: int = 0
     """Steps between evaluations of the protocol's metrics during training (the `curves` table; the
@@ -90,7 +94,7 @@ class TrainConfig:
     threads: int = 1
     """Torch intra-op threads of the trial. Part of what a trial computes: the thread count changes the
     floating-point reduction order, and a trained graph is sensitive enough for that to move its metrics."""
-    device: str = "auto"
+    device: str = field(default="auto", metadata=RUNTIME)
     """Where the model trains and is queried: 'auto' (cuda when the trial was given a GPU, else cpu),
     'cpu' or 'cuda'. Where, not what: not part of the trial's identity (see docs/protocol.md#8-threads-and-device)."""
 
@@ -160,7 +164,7 @@ class ExecuteConfig:
     fallback: str = "straight"
     """With no path to the goal cell in the working graph: steer 'straight' at the goal, or 'explore': head for
     the reachable cell nearest the goal, then on, with a seeded untried move when progress stalls."""
-    execute_workers: int = 0
+    execute_workers: int = field(default=0, metadata=RUNTIME)
     """Parallel environment actors used by pipelines (0: one per available CPU)."""
 
     JUMP_STEERING: ClassVar[tuple[str, ...]] = ("source", "target")
@@ -225,3 +229,12 @@ class MechanismConfig:
                f"<= obs_dim = {self.obs_dim} (states are orthonormal)")
         non_negative(self, "mode_sigma", "weight_skew")
         check(is_number(self.hit_cosine) and 0 < self.hit_cosine < 1, "hit_cosine", self.hit_cosine, "in (0, 1)")
+
+
+def runtime_keys(*configs: type) -> tuple[str, ...]:
+    """The fields of the config dataclasses marked RUNTIME, in declaration order."""
+    return tuple(f.name for config in configs for f in fields(config) if f.metadata.get("runtime"))
+
+
+RUNTIME_KEYS = runtime_keys(DataConfig, EncoderConfig, TrainConfig, GraphConfig, ExecuteConfig)
+"""Flat keys that say where or how fast a trial runs, not what it computes: not part of its identity."""

@@ -1,6 +1,7 @@
 """What a trial computes, as the flat keys its id is made of, stable as the configuration grows.
 
-A trial's id is a hash of its flat config less the runtime keys (mopjepa.results.trial_id). A key
+A trial's id is a hash of its flat config less the runtime keys (the fields marked RUNTIME in
+mopjepa.config.components; mopjepa.results.trial_id). A key
 added after the record began would change every earlier trial's id, so each added key comes with the
 value every earlier trial had implicitly (the value that reproduces the old behaviour): at that value
 the key stays out of the identity, and the ids of the committed record stand.
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-RUNTIME_KEYS = ("dataset_dir", "download", "log_every", "execute_workers", "device")
-"""Flat keys that say where or how fast a trial runs, not what it computes: not part of its identity."""
+from mopjepa.config.components import RUNTIME_KEYS
 
 ADDED_KEYS: dict[str, Any] = {"query_actions": "none", "fallback": "straight"}
 """Keys added after schema 3, each with the value every earlier trial had (out of the identity at it)."""
 
-CONTEXT_ACTION_MODES = ("none", "step", "to_exit")
 LEGACY_CONTEXT_ACTION: dict[Any, str] = {False: "none", True: "to_exit"}
 """context_action was a bool until schema 4: false is 'none', true the mean action to the next cell's
 entry ('to_exit'). Old configs and manifests load through this map; the identity writes the bool back."""

@@ -16,13 +16,14 @@ import json
 import numpy as np
 
 from mopjepa.config import ExecuteConfig
+from mopjepa.config.components import runtime_keys
 from mopjepa.config.identity import ADDED_KEYS
 from mopjepa.data.maze import MazeGeometry
 from mopjepa.execute.episode import Episode
 from mopjepa.execute.trial import MapEpisodes, run_episodes, serial_map
 from mopjepa.graph.types import ProposedGraph
 
-FLOOR_INDEPENDENT = ("execute_workers", "plan_graph")
+FLOOR_INDEPENDENT = (*runtime_keys(ExecuteConfig), "plan_graph")
 """ExecuteConfig fields the floor does not depend on (where episodes run; which graph: there is none)."""
 
 
