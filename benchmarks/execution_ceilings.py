@@ -3,7 +3,7 @@ trial's hold-out and on the full real graph, per maze, seed, fallback and online
 
     python benchmarks/execution_ceilings.py --dataset-dir DIR [--mazes pointmaze-medium-stitch-v0 ...]
         [--seeds 0 1 2] [--episodes-per-task 50] [--fallbacks straight explore] [--processes 1]
-        [--csv execution_ceilings.csv]
+        [--csv execution_ceilings.csv] [--resume] [--record reproduction/reproduce]
 
 - graphs (docs/protocol.md#the-execution-floor, #the-execution-ceilings): `floor` = no edges,
   `ceiling` = cells.truth & ~cells.heldout (the hold-out a trial of that seed draws: stream `holdout`,
@@ -14,12 +14,19 @@ trial's hold-out and on the full real graph, per maze, seed, fallback and online
 - the CSV holds one row per (maze, seed, fallback, online_repair, graph, task), task "" = the mean,
   written as each run ends (a long run in the background leaves what it measured).
 - `--processes N` runs episodes on N local processes (results are identical; no Ray).
+- `--resume` keeps the CSV's rows and runs only the (maze, seed, fallback, online_repair) it lacks.
+- `--record DIR` adds the success per task of the arms `dense`, `mdn` and `mop` (their main configurations:
+  mopjepa.analysis.selection) from the record's `episodes` table, graph = the arm, at the fallback and
+  repair the trials ran with, and prints per (maze, seed, task) cell each arm's success beside the
+  floor, ceiling and truth of that executor, and per arm and maze the cells solved by the arm, by the
+  floor, gained (arm solves, floor fails) and lost (floor solves, arm fails); solved = success >= 0.5.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import multiprocessing
 import sys
 import time
@@ -36,6 +43,7 @@ from mopjepa.seeding import numpy_rng  # noqa: E402
 
 MAZES = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
 GRAPHS = ("floor", "ceiling", "truth")
+ARMS = ("dense", "mdn", "mop")
 COLUMNS = ("maze", "seed", "fallback", "online_repair", "graph", "task", "success", "episodes_per_task")
 
 
@@ -50,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--holdout-fraction", type=float, default=0.2)
     parser.add_argument("--processes", type=int, default=1, help="local processes running episodes")
     parser.add_argument("--csv", default="execution_ceilings.csv")
+    parser.add_argument("--resume", action="store_true", help="keep the CSV's runs, run only the missing ones")
+    parser.add_argument("--record", type=Path, help="an experiment directory whose arms' episodes to read")
     return parser.parse_args()
 
 
@@ -98,22 +108,74 @@ def summary(rows: list[dict]) -> None:
         print(f"  {maze} {fallback:<8} {'repair' if repair else 'no-repair':<9}  {values}", flush=True)
 
 
+def record_rows(record: Path, mazes: list[str], seeds: list[int]) -> list[dict]:
+    """CSV rows (graph = arm) of the success per task of each arm's main configuration in `record`."""
+    from mopjepa.analysis.load import load_experiment
+    from mopjepa.analysis.selection import select
+    from mopjepa.config import TrialConfig
+    from mopjepa.config.identity import current_flat
+
+    experiment = load_experiment(record)
+    chosen, rows = select(experiment.trials()), []
+    for arm in ARMS:
+        episodes = experiment.table("episodes", chosen.main[arm].trial_ids)
+        episodes = episodes[episodes["task"].isin(mazes) & episodes["seed"].isin(seeds)]
+        for (maze, seed, config), of_trial in episodes.groupby(["task", "seed", "config_json"], sort=True):
+            cfg = TrialConfig.from_flat(current_flat(json.loads(config))).execute
+            by_task = of_trial.groupby("task_id")["success"].mean().to_dict()
+            rows += csv_rows(maze, int(seed), cfg, {arm: by_task})
+    return rows
+
+
+def cell_table(rows: list[dict]) -> None:
+    """Per (maze, seed, task) cell: the references and the arms at the arms' executor; the cells won and lost."""
+    arms = {(row["fallback"], row["online_repair"]) for row in rows if row["graph"] in ARMS}
+    for fallback, repair in sorted(arms):
+        same = [row for row in rows if (row["fallback"], row["online_repair"]) == (fallback, repair)]
+        cells: dict[tuple, dict[str, float]] = {}
+        for row in same:
+            cell = (row["maze"], row["seed"], str(row["task"]))
+            cells.setdefault(cell, {})[row["graph"]] = float(row["success"])
+        columns = [*GRAPHS, *ARMS]
+        print(f"per cell, fallback {fallback}, online_repair {repair} (solved = success >= 0.5):", flush=True)
+        print("  maze seed task  " + "  ".join(f"{c:>7}" for c in columns), flush=True)
+        for (maze, seed, task), values in sorted(cells.items()):
+            shown = "  ".join(f"{values[c]:7.2f}" if c in values else f"{'—':>7}" for c in columns)
+            print(f"  {maze} {seed} {task or 'mean':>4}  {shown}", flush=True)
+        for maze in sorted({key[0] for key in cells}):
+            mine = [v for (m, _, task), v in cells.items() if m == maze and task and "floor" in v]
+            for arm in ARMS:
+                pairs = [(v[arm] >= 0.5, v["floor"] >= 0.5) for v in mine if arm in v]
+                print(f"  {maze} {arm:<5}: {len(pairs)} cells, solved by the arm {sum(a for a, _ in pairs)}, by the "
+                      f"floor {sum(f for _, f in pairs)}, gained {sum(a and not f for a, f in pairs)}, lost "
+                      f"{sum(f and not a for a, f in pairs)}", flush=True)
+
+
 def main() -> None:
     args = parse_args()
     print_machine({"episodes_per_task": str(args.episodes_per_task)})
     pool = multiprocessing.get_context("spawn").Pool(args.processes) if args.processes > 1 else None
     map_episodes = serial_map if pool is None else (lambda fn, jobs: pool.map(fn, jobs, chunksize=1))
     all_rows: list[dict] = []
+    if args.resume and Path(args.csv).exists():
+        with open(args.csv, newline="") as handle:
+            all_rows = [{**row, "seed": int(row["seed"]), "online_repair": row["online_repair"] == "True",
+                         "task": int(row["task"]) if row["task"] else "", "success": float(row["success"])}
+                        for row in csv.DictReader(handle) if row["graph"] in GRAPHS]
+    done = {(row["maze"], row["seed"], row["fallback"], row["online_repair"]) for row in all_rows}
     try:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
-            for maze in args.mazes:
-                task = load_task_data(maze, args.dataset_dir, download=False)
-                for seed in args.seeds:
+            writer.writerows(all_rows)
+            data = {maze: load_task_data(maze, args.dataset_dir, download=False) for maze in args.mazes}
+            for seed in args.seeds:  # seed by seed: a run cut short has every maze of its first seeds
+                for maze, task in data.items():
                     cells = build_cell_data(task, args.holdout_fraction, 0.05, numpy_rng(seed, "holdout"))
                     for fallback in args.fallbacks:
                         for repair in (False, True):
+                            if (maze, seed, fallback, repair) in done:
+                                continue
                             cfg = ExecuteConfig(episodes_per_task=args.episodes_per_task, fallback=fallback,
                                                 online_repair=repair)
                             start = time.perf_counter()
@@ -123,10 +185,16 @@ def main() -> None:
                             writer.writerows(rows)
                             handle.flush()
                             all_rows += rows
+            if args.record is not None:
+                arm_rows = record_rows(args.record, args.mazes, args.seeds)
+                writer.writerows(arm_rows)
+                all_rows += arm_rows
     finally:
         if pool is not None:
             pool.close()
-    summary(all_rows)
+    summary([row for row in all_rows if row["graph"] in GRAPHS])
+    if args.record is not None:
+        cell_table(all_rows)
     print(f"csv: {args.csv}", flush=True)
 
 

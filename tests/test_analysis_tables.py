@@ -13,7 +13,7 @@ from mopjepa.analysis.render import Table, latex_escape
 from mopjepa.analysis.selection import select
 from mopjepa.analysis.stats import paired_bootstrap, per_seed, summarize
 from mopjepa.analysis.tables import Inputs, table2, table3, table5
-from tests.analysis_handmade import MED, TEL, missing_trial_id, write_handmade
+from tests.analysis_handmade import LARGE, MED, TEL, missing_trial_id, write_handmade
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +104,19 @@ def test_table4_takes_the_best_mdn_of_the_grid_and_names_it(inputs):
     mdn = line_of(table4(inputs), "MDN matched capacity [mdn [K=16, lam_bal=0.1, steps=400]]")
     assert "| 0.110 ± 0.014 (n=2) | 0.095 |" in mdn
     published = line_of(table4(inputs), "QRL (published OGBench, external)")
-    assert published.endswith("| n/a | 0.80 | n/a | n/a | n/a | n/a | 0.84 | n/a | n/a | n/a |")
+    assert published.endswith("| n/a | 0.80 |" + " n/a |" * 7 + " 0.84 |" + " n/a |" * 6)
 
 
-def test_table4_and_table6_print_success_floor_lift_and_fallback(inputs):
-    dense = line_of(table4(inputs), "dense (JEPA)")
-    assert dense.endswith("| 0.500 ± 0.141 (n=2) | 0.13 | 0.400 ± 0.000 (n=2) | 0.100 ± 0.141 (n=2) "
-                          "| 0.500 ± 0.000 (n=2) |")
-    assert line_of(table6(inputs), "dense (JEPA)").endswith(
-        "| 0.500 ± 0.141 (n=2) | 0.13 | 0.400 ± 0.000 (n=2) | 0.100 ± 0.141 (n=2) | 0.500 ± 0.000 (n=2) |")
+def test_table4_and_table6_print_success_floor_ceiling_truth_lift_gain_and_fallback(inputs):
+    large = task_label(LARGE)
+    expected = [f"{name} {large} (ours)" for name in ("floor", "ceiling", "truth", "lift", "gain", "fallback")]
+    cells = ("| 0.500 ± 0.141 (n=2) | 0.13 | 0.400 ± 0.000 (n=2) | 0.500 (n=1) | 1.000 (n=1) | 0.100 ± 0.141 (n=2) "
+             "| 0.333 (n=1) | 0.500 ± 0.000 (n=2) |")
+    for table in (table4(inputs), table6(inputs)):
+        assert table.columns[-6:] == expected
+        assert line_of(table, "dense (JEPA)").endswith(cells)
+        assert any(note.startswith("ceiling, truth, gain of the 2 executing main-configuration trials: 1 from their "
+                                   "own metrics; 1 without (—") for note in table.notes), table.notes
 
 
 def test_table5_maps_gated_coverage_to_the_papers_name(inputs):

@@ -10,7 +10,11 @@ the paper's text, never a same-protocol comparison.
 from __future__ import annotations
 
 import functools
+import json
 import math
+from pathlib import Path
+
+import pandas as pd
 
 from mopjepa.analysis.paper import MISSING, PAPER_ARMS, PAPER_TASKS, arm_label, task_label
 from mopjepa.analysis.render import Table
@@ -35,8 +39,75 @@ def execution_tasks(inputs: Inputs) -> list[str]:
     return [*EXECUTION_TASKS, *sorted(set(rows["task"]) - set(EXECUTION_TASKS))]
 
 
-EXECUTION_COLUMNS = ("exec_floor", "exec_lift", "exec_fallback")
+EXECUTION_COLUMNS = ("exec_floor", "exec_ceiling", "exec_truth", "exec_lift", "exec_gain", "exec_fallback")
 """Ours-only columns beside each task's execution success (the paper reports success alone)."""
+REFERENCES_FILE = "references.json"
+"""The ceilings of a record's trials that ran before trials wrote them (pipelines/record_references.py)."""
+REFERENCE_SOURCE = "exec_reference_source"
+"""A metrics column naming where rows added by `with_references` came from (absent: the trial's own)."""
+
+
+def with_references(metrics: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """`metrics` plus exec_ceiling, exec_truth and exec_gain rows, as a trial writes them, for every trial without
+    its own that a matched entry of the references file at `path` names (rows marked in REFERENCE_SOURCE)."""
+    entries = json.loads(path.read_text())["references"] if path.exists() else []
+    own = set(metrics.loc[metrics["metric"] == "exec_ceiling", "trial_id"])
+    found: dict[str, dict[str, dict[int, float]]] = {}
+    for entry in entries:
+        if not entry.get("matched"):  # a partial entry, or data that did not match the trials' record
+            continue
+        for trial in set(entry["trials"]) - own:
+            found.setdefault(trial, {})[entry["reference"]] = {int(t): v for t, v in entry["success"].items()}
+    rows = []
+    for trial, references in sorted(found.items()):
+        mine = metrics[metrics["trial_id"] == trial]
+        if mine.empty or set(references) != {"ceiling", "truth"}:
+            continue
+
+        def per_task(metric: str, mine: pd.DataFrame = mine) -> dict[int, float]:
+            tasks = mine[(mine["metric"] == metric) & (mine["key"] != "")]
+            return dict(zip(tasks["key"].astype(int), tasks["value"], strict=True))
+
+        success, floor, truth = per_task("exec_success"), per_task("exec_floor"), references["truth"]
+        # mopjepa.execute.references.execution_gain (not imported: the executor reaches torch through seeding)
+        gain = {t: (success[t] - floor[t]) / (truth[t] - floor[t]) for t in success if truth[t] - floor[t] > 0}
+        base = mine.iloc[0].drop(["metric", "key", "value"]).to_dict()
+        for metric, values in (("exec_ceiling", references["ceiling"]), ("exec_truth", references["truth"]),
+                               ("exec_gain", gain)):
+            keyed = [(str(task), value) for task, value in values.items()]
+            keyed += [("", sum(values.values()) / len(values))] if values else []
+            rows += [{**base, "metric": metric, "key": key, "value": value, REFERENCE_SOURCE: path.name}
+                     for key, value in keyed]
+    return pd.concat([metrics, pd.DataFrame(rows)], ignore_index=True) if rows else metrics
+
+
+def reference_note(inputs: Inputs) -> str:
+    """Where the ceilings of the main configurations' executing trials come from: their own metrics, the
+    references file, or nowhere (the trial ran before trials wrote them and no matched entry names it)."""
+    metrics = inputs.metrics
+    trial_ids = {t for group in inputs.selection.main.values() for t in group.trial_ids}
+    mine = metrics[metrics["trial_id"].isin(trial_ids)]
+    executing = set(mine.loc[mine["metric"] == "exec_success", "trial_id"])
+    rows = metrics[(metrics["metric"] == "exec_ceiling") & metrics["trial_id"].isin(executing)]
+    filed = set(rows.loc[rows[REFERENCE_SOURCE].notna(), "trial_id"]) if REFERENCE_SOURCE in rows else set()
+    own = set(rows["trial_id"]) - filed
+    parts = [f"{len(own)} from their own metrics"] if own else []
+    parts += [f"{len(filed)} from {REFERENCES_FILE} of the experiment (pipelines/record_references.py: the same "
+              "executor and episode seeds on the reference graphs built from the data here, whose truth and hold-out "
+              "agree with every edge flag and route metric those trials recorded)"] if filed else []
+    parts += [f"{len(executing - own - filed)} without (—: the trial ran before trials wrote them and no matched "
+              f"entry of {REFERENCES_FILE} names it)"] if executing - own - filed else []
+    return f"ceiling, truth, gain of the {len(executing)} executing main-configuration trials: " + "; ".join(parts) + \
+        "." if executing else "ceiling, truth, gain: no main-configuration trial executed."
+
+
+EXECUTION_NOTE = (
+    "floor = exec_floor, ceiling = exec_ceiling, truth = exec_truth: the same executor with the same episode seeds on "
+    "an empty graph (every episode takes the fallback), on the real graph less the seed's held-out edges and on the "
+    "full real graph (docs/protocol.md#the-execution-ceilings); lift = exec_lift = success − floor; gain = exec_gain "
+    "= (success − floor) / (truth − floor) over the tasks whose truth beats their floor; fallback = exec_fallback: "
+    "the fraction of the arm's own episodes that used the fallback at least once. A success equal to the floor means "
+    "the graph added nothing; above the ceiling only by proposing held-out transitions.")
 
 
 def table4_columns(route_tasks: list[str], exec_tasks: list[str]) -> list[str]:
@@ -72,7 +143,8 @@ def table4(inputs: Inputs) -> Table:
     exec_tasks = execution_tasks(inputs)
     table = Table(
         "table4_family",
-        "Table 4: verified planning (realroute) and execution success, floor and lift across the JEPA predictor family",
+        "Table 4: verified planning (realroute) and execution success between its floor and ceilings across the JEPA "
+        "predictor family",
         table4_columns(route_tasks, exec_tasks),
     )
     tasks = [*route_tasks, *exec_tasks]
@@ -106,10 +178,8 @@ def table4(inputs: Inputs) -> Table:
     table.notes += [
         "MDN: per task the grid configuration (deviating from the reference only in K and lam_bal) with the "
         "highest mean realroute; the configurations chosen are named in the row label.",
-        "floor = exec_floor: the same executor with the same episode seeds on an empty graph (every episode "
-        "steers straight at the goal); lift = exec_lift = success − floor, per seed; fallback = exec_fallback: "
-        "the fraction of the arm's own episodes that used the straight-line fallback at least once. A success "
-        "equal to the floor means the graph added nothing.",
+        EXECUTION_NOTE,
+        reference_note(inputs),
         CEILING_NOTE,
         "The paper's Table 4 prints its matched-capacity large-stitch values (MoP .208, MDN .095) in the main "
         "rows; here they are in the matched-capacity rows and the main rows show its Table 3 values.",
@@ -149,8 +219,7 @@ def table6(inputs: Inputs) -> Table:
     columns = ["arm", "modes enumerated (paper)"] + ours_vs_paper_columns(
         "", [f"π-gated cov_r {task_label(teleport)}", "precision over mazes", "leads realroute",
              f"exec {task_label(LARGE)}"]
-    )[1:] + [f"floor {task_label(LARGE)} (ours)", f"lift {task_label(LARGE)} (ours)",
-             f"fallback {task_label(LARGE)} (ours)"]
+    )[1:] + [f"{metric.removeprefix('exec_')} {task_label(LARGE)} (ours)" for metric in EXECUTION_COLUMNS]
     table = Table("table6_tradeoffs", "Table 6: trade-off summary", columns)
     for arm in PAPER_ARMS:
         paper_text = inputs.paper.cell("6", "modes_enumerated", "", arm)
@@ -167,6 +236,8 @@ def table6(inputs: Inputs) -> Table:
         f"leads realroute: mazes on which the arm's mean realroute is the highest of the arms (ties count for "
         f"each), out of the {compared} mazes with realroute (antmaze excluded; the paper's mazes: "
         f"{', '.join(task_label(t) for t in PAPER_TASKS)}).",
-        "floor, lift, fallback: as in Table 4 (success − floor is what the proposed graph adds to the executor).",
+        "floor, ceiling, truth, lift, gain, fallback: as in Table 4 (success − floor is what the proposed graph adds "
+        "to the executor).",
+        reference_note(inputs),
     ]
     return table

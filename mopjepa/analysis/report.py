@@ -64,7 +64,8 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
     out = Path(out) if out is not None else experiment.root / "report"
     report = Report(out.resolve(), experiment)
     chosen = selection.select(experiment.trials())
-    inputs = tables.Inputs(experiment.metrics, chosen, paper or PaperTables.load())
+    metrics = family.with_references(experiment.metrics, experiment.root / family.REFERENCES_FILE)  # execution
+    inputs = tables.Inputs(metrics, chosen, paper or PaperTables.load())
     report.notes += list(chosen.notes)
     for builder in TABLE_BUILDERS:
         table = builder(inputs)

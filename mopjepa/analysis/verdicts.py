@@ -1,8 +1,8 @@
 """What a verdict is read against: execution over its floor, the protocol's metrics during training
 (the `curves` table) and the MDN's softness (precision and realroute against responsibility sharpness).
 
-    fig_execution   success per arm and task (each seed a dot), the floor it must beat, the lift and the
-                    fallback fraction
+    fig_execution   success per arm and task (each seed a dot) between the floor it must beat, the ceiling and
+                    the truth; the lift, the gain and the fallback fraction
     fig_curves      per task: plan_all, realroute_norm, precision, gated cov_r and active outputs vs
                     training step, by arm (main configurations; mean ± std over seeds)
     softness_table  the mdn_softness study: MDN at fixed sigmas and learned, MoP alongside
@@ -26,31 +26,42 @@ from mopjepa.analysis.tables import TELEPORT_KEY, Inputs
 EXECUTION_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 
 
+REFERENCE_LINES = (("exec_truth", "g-", 1.5, "truth"), ("exec_ceiling", "b:", 3.0, "ceiling"),
+                   ("exec_floor", "k--", 1.2, "floor"))
+"""(metric, style, width, label) of the lines an arm's success is read between (a ceiling at the floor shows
+as the floor's dashes over the ceiling's wider dots)."""
+
+
 def fig_execution(inputs: Inputs, directory: Path) -> Figure:
     name = "fig_execution_lift"
-    caption = "Execution: success (bars), the empty-graph floor (dashed), lift = success − floor, fallback fraction"
+    caption = ("Execution: success (bars) between the empty-graph floor (dashed), the ceiling (dotted: real graph "
+               "less the hold-out) and the truth (solid: full real graph); lift = success − floor, gain, fallback")
     tasks = [t for t in inputs.tasks("exec_floor") if any(len(inputs.seeds(a, t, "exec_floor")) for a in PAPER_ARMS)]
     if not tasks:
         return Figure(name, caption, None, "skipped: no trial executed with its floor (exec_floor)")
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.8 * len(tasks), 3.9), squeeze=False, sharey=True)
     for ax, task in zip(axes[0], tasks, strict=True):
         arms = [a for a in EXECUTION_ARMS if len(inputs.seeds(a, task, "exec_floor"))]
         for x, arm in enumerate(arms):
             success = inputs.main(arm, task, "exec_success")
-            floor = inputs.main(arm, task, "exec_floor")
-            lift = inputs.main(arm, task, "exec_lift")
+            lift, gain = inputs.main(arm, task, "exec_lift"), inputs.main(arm, task, "exec_gain")
             fallback = inputs.main(arm, task, "exec_fallback")
             ax.bar(x, success.mean, 0.7, color=COLORS.get(arm, "gray"), alpha=0.85)
             seeds = inputs.seeds(arm, task, "exec_success")
             ax.scatter(x + np.linspace(-0.15, 0.15, len(seeds)), seeds, s=9, color="black", zorder=3)
-            ax.plot([x - 0.38, x + 0.38], [floor.mean] * 2, "k--", lw=1.5)
-            top = max(success.mean, floor.mean, *seeds)
-            ax.annotate(f"lift {lift.mean:+.2f}\nfb {fallback.mean:.2f}", (x, top + 0.03), ha="center", fontsize=6.5)
+            for metric, style, width, label in REFERENCE_LINES:
+                value = inputs.main(arm, task, metric).mean
+                if math.isfinite(value):
+                    ax.plot([x - 0.38, x + 0.38], [value] * 2, style, lw=width, label=label if x == 0 else None)
+            gain_text = f"\ngain {gain.mean:+.2f}" if gain.n else ""
+            ax.annotate(f"lift {lift.mean:+.2f}{gain_text}\nfb {fallback.mean:.2f}", (x, 1.04), ha="center",
+                        fontsize=6)
         ax.set_xticks(range(len(arms)), [arm_label(a).split(" (")[0] for a in arms], fontsize=7, rotation=20)
-        ax.set_ylim(0, 1.15)
+        ax.set_ylim(0, 1.22)
         ax.set_title(task_label(task), fontsize=9)
-    axes[0][0].set_ylabel("exec_success (dashed: exec_floor)")
-    fig.suptitle(caption + " (bars: mean over seeds; dots: seeds)", fontsize=9)
+    axes[0][0].set_ylabel("exec_success")
+    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle(caption.replace("; lift", ";\nlift") + " (bars: mean over seeds; dots: seeds)", fontsize=8, y=1.04)
     return Figure(name, caption, _save(fig, directory, name))
 
 
