@@ -307,25 +307,9 @@ def run(
 
 def summary_tables(summary: TrialSummary) -> dict[str, list[dict]]:
     """The trial's rows per result table (see mopjepa.results.schema)."""
-    episodes = [
-        {
-            "task_id": e.task_id,
-            "episode": e.episode,
-            "episode_seed": e.seed,
-            "success": bool(e.success),
-            "steps": e.steps,
-            "replans": e.replans,
-            "dropped_edges": e.dropped_edges,
-            "added_edges": e.added_edges,
-            "path_length": e.path_length,
-            "used_fallback": bool(e.used_fallback),
-            "teleports": e.teleports,
-        }
-        for e in summary.episodes
-    ]
     return {
         "edges": summary.edges,
-        "episodes": episodes,
+        "episodes": [episode.row() for episode in summary.episodes],
         "training": summary.training,
         "curves": summary.curves,
         "outputs": summary.outputs,

@@ -24,7 +24,8 @@ Definitions the protocol leaves open **[choice]**:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -58,6 +59,20 @@ class Episode:
     """Steps on which the agent was moved more than a quarter cell."""
     explore_moves: int = 0
     """Exploratory moves of the 'explore' fallback (not in the episodes table)."""
+
+    TABLE_NAMES: typing.ClassVar[dict[str, str | None]] = {"seed": "episode_seed", "explore_moves": None}
+    """Fields named otherwise in the `episodes` table (a trial's rows have a `seed` of their own), or left out."""
+
+    @classmethod
+    def table_fields(cls) -> list[tuple[str, str, type]]:
+        """(column, field, Python type) of each column of the `episodes` table, in field order."""
+        hints = typing.get_type_hints(cls)
+        named = ((cls.TABLE_NAMES.get(f.name, f.name), f.name) for f in fields(cls))
+        return [(column, name, hints[name]) for column, name in named if column is not None]
+
+    def row(self) -> dict:
+        """This episode as a row of the `episodes` table (numpy scalars as Python ones)."""
+        return {column: kind(getattr(self, name)) for column, name, kind in self.table_fields()}
 
 
 class _Layout:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from mopjepa.config import TrialConfig, flat_key_types
 from mopjepa.config.identity import identity
+from mopjepa.execute.episode import Episode
 from mopjepa.results.studies import studies_text
 
 SCHEMA_VERSION = 4
@@ -75,19 +76,7 @@ TABLE_COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "heldout": pa.bool_(),
         "action": pa.int64(),
     },
-    "episodes": {
-        "task_id": pa.int64(),
-        "episode": pa.int64(),
-        "episode_seed": pa.int64(),
-        "success": pa.bool_(),
-        "steps": pa.int64(),
-        "replans": pa.int64(),
-        "dropped_edges": pa.int64(),
-        "added_edges": pa.int64(),
-        "path_length": pa.int64(),
-        "used_fallback": pa.bool_(),
-        "teleports": pa.int64(),
-    },
+    "episodes": {column: _ARROW_TYPES[kind] for column, _, kind in Episode.table_fields()},
     "training": {"step": pa.int64(), "metric": pa.string(), "value": pa.float64()},
     "curves": {"step": pa.int64(), "metric": pa.string(), "key": pa.string(), "value": pa.float64()},
     "outputs": {
