@@ -177,6 +177,9 @@ def realroute_lead(inputs: Inputs) -> Verdict:
     against = [paper_beside(inputs, arm, "3", "realroute") for arm in ("mop", "mdn")]
     if all(against):
         v.evidence.append("realroute ours vs the paper's (which of the two arms disagrees): " + "; ".join(against))
+    v.evidence.append("realroute_norm = realroute / its ceiling (every trained transition, no held-out one): above "
+                      "1 only by proposing held-out transitions that exist, which the action-conditioned models "
+                      "(study action_context) can and the action-free ones cannot")
     sharpness = means(inputs, "mdn", "mdn_resp_max")
     if sharpness:
         v.evidence.append(f"the main MDN's mean largest responsibility: {listing(sharpness)} (1 = hard assignment, "
