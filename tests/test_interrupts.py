@@ -47,6 +47,7 @@ def test_a_signal_stops_the_driver_truthfully_and_the_same_command_resumes(
     assert f"interrupted by {name}: {done} finished (0 already done), 0 failed, {3 - done} not run of 3 planned" \
         in output, output[-4000:]
     assert "run the same command again to resume" in output
+    assert "Tuner.restore" not in output  # Tune's own resume advice contradicts that: it is dropped
     assert "done:" not in output
     assert "mlflow ui --backend-store-uri sqlite:///" in output and "workflowType=machine_learning" in output
     assert leftover_ray(ray_tmp) == [], "Ray processes of the interrupted driver are still running"
