@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mopjepa.analysis.claims_page import check_summary_markers, reproduction_page, with_summary  # noqa: E402
+from mopjepa.analysis.claims.page import check_summary_markers, reproduction_page, with_summary  # noqa: E402
 from mopjepa.analysis.paper import PaperTables  # noqa: E402
 from mopjepa.analysis.report import Report, build_report  # noqa: E402
 from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402

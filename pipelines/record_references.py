@@ -16,7 +16,7 @@ Then the ceiling and truth success of each (task, seed, execute config) are comp
 executor and episode seeds (mopjepa.execute.references) and written to EXPERIMENT_DIR/references.json,
 one entry per reference graph and recorded data: the reference key a trial on this data would cache it
 under, the success per task, the data hash used here, the graph's digest, the recorded data hash, its
-trials and whether they matched. The report (mopjepa.analysis.family.with_references) reads a trial's
+trials and whether they matched. The report (mopjepa.analysis.references.with_references) reads a trial's
 ceiling and truth from its own metrics when it has them, else from a matched entry here. Resumable: a
 rerun reuses every success already in the file (by key) and rewrites the trials and checks. Writes nothing
 under results/.
@@ -37,8 +37,8 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mopjepa.analysis.family import REFERENCES_FILE  # noqa: E402
 from mopjepa.analysis.load import ExperimentResults, load_experiment  # noqa: E402
+from mopjepa.analysis.references import REFERENCES_FILE  # noqa: E402
 from mopjepa.config import TrialConfig  # noqa: E402
 from mopjepa.config.identity import current_flat  # noqa: E402
 from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data  # noqa: E402

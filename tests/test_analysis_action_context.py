@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mopjepa.analysis.action_context import action_context_pairs, action_context_table
+from mopjepa.analysis.artefacts.action_context import action_context_pairs, action_context_table
+from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PaperTables, arm_label
 from mopjepa.analysis.selection import select
-from mopjepa.analysis.tables import Inputs
 from mopjepa.config import TrialConfig
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_rows
 from tests.analysis_handmade import BUDGET, MED
@@ -37,7 +37,7 @@ def inputs(tmp_path):
                for arm, seeds in STEPPED.items() for seed, (realroute, recall) in seeds.items()]
     write(tmp_path, trials)
     experiment = load_experiment(tmp_path)
-    return Inputs(experiment.metrics, select(experiment.trials()), PaperTables.load())
+    return Evidence(experiment.metrics, select(experiment.trials()), PaperTables.load())
 
 
 def row(table, *first):

@@ -1,4 +1,4 @@
-"""mopjepa.analysis.mechanism: tables and figures of the mechanism evidence, from Parquet only."""
+"""mopjepa.analysis.artefacts.branch_sweep: tables and figures of the mechanism evidence, from Parquet only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mopjepa.analysis import mechanism
+from mopjepa.analysis.artefacts import branch_sweep as mechanism
 from mopjepa.config import MECHANISM_TASK, TrialConfig
 from mopjepa.data import load_task_data
 from mopjepa.experiment import run_trial, summary_tables
@@ -34,6 +34,10 @@ def results(small_data_dir, tmp_path_factory) -> Path:
         lineage = Lineage(trial_id(cfg), "test", task.data_source, task.data_hash, "abc", ("main",)).columns(cfg)
         write_trial_tables(root, summary_tables(summary), lineage)
     torch.set_num_threads(threads)
+    other = TrialConfig.from_flat({**TINY, "arm": "mop", "K": 2})
+    lineage = Lineage(trial_id(other), "test", task.data_source, task.data_hash, "abc", ("k_sweep",)).columns(other)
+    write_trial_rows(root, "metrics", [{"metric": "threshold_precision", "key": f"{t:g}", "value": 0.5}
+                                       for t in (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)], lineage)
     rng = np.random.default_rng(0)
     for arm in ("dense", "mop"):
         for num_modes in (1, 2, 4):
@@ -56,6 +60,8 @@ def test_tables_summarize_over_seeds(results):
     threshold = tables["threshold_sweep"]
     assert set(threshold.t) == {1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4}
     assert set(threshold.mode_set) == {"", "branching", "teleport"} and set(threshold.arm) == {"dense", "mop"}
+    # a configuration that is not the arm's main one (here a K sweep trial) is not that arm
+    assert threshold.loc[threshold.arm == "mop", "count"].max() == 1
     dense = threshold[(threshold.arm == "dense") & (threshold.metric == "threshold_cov_r")]
     assert dense.groupby("mode_set")["mean"].nunique().max() == 1, "one output passes every gate"
 
@@ -74,7 +80,7 @@ def test_render_of_an_empty_root_makes_nothing(tmp_path):
 
 
 def test_the_analysis_module_imports_no_torch():
-    code = "import sys, mopjepa.analysis.mechanism; print('torch' in sys.modules)"
+    code = "import sys, mopjepa.analysis.artefacts.branch_sweep; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[1])
     assert result.stdout.strip() == "False"

@@ -56,3 +56,39 @@ def test_aggregate_imports_neither_torch_nor_ray(handmade, tmp_path):
     done = aggregate_in_fresh_python([str(handmade), "--out", str(tmp_path / "out")], timeout=300)
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout
+
+
+def test_a_table_added_to_the_artefacts_is_on_the_page(handmade, tmp_path, monkeypatch):
+    """docs/architecture.md#7-how-to-add-a-table-or-figure, step by step."""
+    from mopjepa.analysis import artefacts
+    from mopjepa.analysis.render import Table
+
+    def table7(evidence):  # step 1: a builder reading the evidence
+        table = Table("table7_mop_plan_all", "Table 7: MoP's plan_all", ["task", "plan_all"])
+        for task in evidence.tasks("plan_all"):
+            table.add([task, evidence.main("mop", task, "plan_all").cell()])
+        return table
+
+    extended = (*artefacts.ARTEFACTS, artefacts.Artefact("Table 7", "planning", artefacts.table(table7)))
+    monkeypatch.setattr("mopjepa.analysis.report.ARTEFACTS", extended)  # step 2: listed once
+    report = build_report(handmade, tmp_path / "report")
+    assert report.tables[-1].name == "table7_mop_plan_all"
+    assert "| pointmaze-medium-stitch-v0 | 0.500 ± 0.100 (n=3) |" in report.page.read_text()
+    assert (tmp_path / "report" / "tables" / "table7_mop_plan_all.tex").exists()
+
+
+def test_a_claim_added_to_the_rules_is_on_the_claims_page(handmade, tmp_path, monkeypatch):
+    """docs/architecture.md#8-how-to-add-a-claim, step by step."""
+    from mopjepa.analysis.claims import rules
+
+    def mop_precision(evidence):  # step 1: a rule over the evidence
+        v = rules.Verdict("(z) MoP's precision is 0.5", "0.5", "reproduced when MoP's mean precision is 0.5")
+        precision = evidence.main("mop", "pointmaze-medium-stitch-v0", "precision")
+        v.ours = [f"MoP-JEPA: {precision.cell()}"]
+        v.verdict = "reproduced" if precision.mean == 0.5 else "not reproduced"
+        return v
+
+    monkeypatch.setattr(rules, "CLAIMS", (*rules.CLAIMS, (mop_precision, rules.Needs("main", ("mop",)))))  # step 2
+    report = build_report(handmade, tmp_path / "report")
+    assert "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** |" in report.claims
+    assert "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** |" in report.page.read_text()

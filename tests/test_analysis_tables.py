@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mopjepa.analysis.family import table4, table6
+from mopjepa.analysis.artefacts.coverage import table5
+from mopjepa.analysis.artefacts.execution import table4, table6
+from mopjepa.analysis.artefacts.planning import table2, table3
+from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PaperTables, task_label
 from mopjepa.analysis.render import Table, latex_escape
 from mopjepa.analysis.selection import select
 from mopjepa.analysis.stats import paired_bootstrap, per_seed, summarize
-from mopjepa.analysis.tables import Inputs, table2, table3, table5
 from tests.analysis_handmade import LARGE, MED, TEL, missing_trial_id, write_handmade
 
 
@@ -23,7 +25,7 @@ def experiment(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def inputs(experiment):
-    return Inputs(experiment.metrics, select(experiment.trials()), PaperTables.load())
+    return Evidence(experiment.metrics, select(experiment.trials()), PaperTables.load())
 
 
 def line_of(table: Table, first_cell: str) -> str:

@@ -13,10 +13,11 @@ import pytest
 import torch
 from matplotlib.colors import is_color_like, to_hex
 
+from mopjepa.analysis.artefacts.planning import table2
+from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PaperTables
 from mopjepa.analysis.selection import select
-from mopjepa.analysis.tables import Inputs, table2
 from mopjepa.config import (
     ARM_COLOURS,
     ARM_LABELS,
@@ -55,10 +56,13 @@ def test_labels_and_colours_are_one_each():
 
 
 def test_the_analysis_reads_labels_and_colours_from_the_registry():
-    from mopjepa.analysis import figures, mechanism, paper
+    from mopjepa.analysis import paper, plotting
+    from mopjepa.analysis.artefacts import branch_sweep, execution
+    from mopjepa.config import arm_colour
 
     assert all(paper.arm_label(name) == ARMS[name].label for name in ARMS)
-    assert all(figures.COLORS[name] == mechanism._colour(name) == ARMS[name].colour for name in ARMS)
+    assert plotting.arm_colour is branch_sweep.arm_colour is execution.arm_colour is arm_colour
+    assert all(arm_colour(name) == ARMS[name].colour for name in ARMS)
     assert paper.arm_label("not-an-arm") == "not-an-arm"
 
 
@@ -162,7 +166,7 @@ def test_a_toy_arm_walks_through_training_protocol_and_tables(toy_arm, small_dat
     assert {"plan_all", "realroute", "precision", "cov_r"} <= set(toy_metrics["metric"])
     assert set(results.table("training").query("arm == 'toy'")["metric"]) >= {"train/loss", "train/wta"}
     # Step 5: it gets a row, under its label, in the analysis tables.
-    inputs = Inputs(results.metrics, select(results.trials()), PaperTables.load())
+    inputs = Evidence(results.metrics, select(results.trials()), PaperTables.load())
     table = table2(inputs).markdown()
     rows = [line for line in table.splitlines() if line.startswith(f"| {TOY.label} |")]
     plan_all = toy_metrics.query("metric == 'plan_all' and key == ''")["value"].item()

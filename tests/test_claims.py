@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
 import pytest
 
-from mopjepa.analysis import claims, claims_page
+from mopjepa.analysis.claims import page as claims_page
+from mopjepa.analysis.claims import rules as claims
+from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PAPER_TASKS, PaperTables
 from mopjepa.analysis.selection import select
-from mopjepa.analysis.tables import Inputs
 from mopjepa.config import TrialConfig
 from mopjepa.results import Lineage, trial_id, write_trial_rows
 
 MEDIUM, TELEPORT, LARGE = PAPER_TASKS
 
 
-def experiment(tmp_path, values: dict[tuple[str, str], dict], seeds=(0, 1, 2), jitter=0.01) -> Inputs:
+def experiment(tmp_path, values: dict[tuple[str, str], dict], seeds=(0, 1, 2), jitter=0.01) -> Evidence:
     """values[(arm, task)] = {metric or (metric, key): value at seed 0}; seed s adds jitter * s to every value."""
     root = tmp_path / "exp"
     for (arm, task), metrics in values.items():
@@ -29,7 +31,8 @@ def experiment(tmp_path, values: dict[tuple[str, str], dict], seeds=(0, 1, 2), j
                     {"metric": m[0], "key": m[1], "value": v + jitter * seed} for m, v in metrics.items()]
             write_trial_rows(root / "results", "metrics", rows, lineage)
     results = load_experiment(root)
-    return Inputs(results.metrics, select(results.trials()), PaperTables.load())
+    return Evidence(results.metrics, select(results.trials()), PaperTables.load(),
+                    curves=results.table("curves"), missing=tuple(results.missing))
 
 
 def test_collapse_is_reproduced_only_with_every_arm_on_every_maze_below_the_bound(tmp_path):
@@ -87,8 +90,7 @@ def test_execution_is_read_per_seed_and_task_cell_with_what_the_lost_cells_cost(
 
 
 def test_the_page_lists_every_claim_with_its_verdict(tmp_path):
-    page = claims_page.claims_markdown(claims.verdicts(experiment(tmp_path, {("mop", MEDIUM): {"plan_all": 0.2}}),
-                                                  load_experiment(tmp_path / "exp").table("curves")))
+    page = claims_page.claims_markdown(claims.verdicts(experiment(tmp_path, {("mop", MEDIUM): {"plan_all": 0.2}})))
     assert page.count("| **not yet run** |") == len(claims.CLAIMS)
     assert "- ours: MoP-JEPA: medium-stitch 0.210 ± 0.010 (n=3)" in page
 
@@ -106,7 +108,7 @@ def test_a_verdict_is_provisional_while_a_planned_trial_it_reads_is_not_complete
     (tmp_path / "exp" / "manifest.json").write_text(json.dumps(manifest))
     pending = load_experiment(tmp_path / "exp").missing
     assert [trial.studies for trial in pending] == [("main",)] * 3 + [("ablation_no_balance",)]
-    found = {v.claim[:3]: v for v in claims.verdicts(inputs, pd.DataFrame(), pending)}
+    found = {v.claim[:3]: v for v in claims.verdicts(dataclasses.replace(inputs, missing=tuple(pending)))}
     assert found["(c)"].verdict == "provisionally reproduced"
     assert found["(c)"].settles == "2 planned trials not complete: MoP-JEPA medium-stitch seeds 3, 4"
     # dense's pending trial does not execute, and the ablation is another study: (g) reads neither
@@ -117,7 +119,7 @@ def test_a_verdict_is_provisional_while_a_planned_trial_it_reads_is_not_complete
 def test_the_searchability_evidence_sets_our_unreal_pairs_beside_the_papers(tmp_path):
     values = {("mop", task): {"plan_all": 0.5, "realroute": 0.2, "plan_all_raw": 0.9, "precision_raw": 0.4}
               for task in PAPER_TASKS}
-    verdict = claims.mop_plan_all(experiment(tmp_path, values), pd.DataFrame())
+    verdict = claims.mop_plan_all(experiment(tmp_path, values))
     assert verdict.verdict == "not reproduced"
     line = next(line for line in verdict.evidence if line.startswith("plan_all - realroute"))
     assert line.endswith("medium-stitch 0.300 vs 0.604; teleport-navigate 0.300 vs 0.556; large-stitch 0.300 vs 0.247")

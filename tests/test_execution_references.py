@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mopjepa.analysis.family import REFERENCE_SOURCE, REFERENCES_FILE, table4, table6, with_references
+from mopjepa.analysis.artefacts.execution import fig_execution, table4, table6
+from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PaperTables, task_label
+from mopjepa.analysis.references import REFERENCE_SOURCE, REFERENCES_FILE, with_references
 from mopjepa.analysis.selection import select
-from mopjepa.analysis.tables import Inputs
-from mopjepa.analysis.verdicts import fig_execution
 from mopjepa.data.names import EXECUTION_TASKS
 from mopjepa.execute.references import execution_gain
 
@@ -63,10 +63,10 @@ def test_a_trial_without_ceilings_reads_them_from_a_matched_entry_with_the_execu
 # The committed record: its trials executed before trials wrote ceilings.
 
 @pytest.fixture(scope="module")
-def record() -> Inputs:
+def record() -> Evidence:
     experiment = load_experiment(RECORD)
     metrics = with_references(experiment.metrics, RECORD / REFERENCES_FILE)
-    return Inputs(metrics, select(experiment.trials()), PaperTables.load())
+    return Evidence(metrics, select(experiment.trials()), PaperTables.load())
 
 
 def references() -> list[dict]:

@@ -147,7 +147,7 @@ def test_mop_covers_more_modes_and_skewed_weights(extra, num_modes):
 
 @pytest.mark.slow
 def test_sweep_cli_writes_long_form_rows_and_the_figure_renders(tmp_path, capsys):
-    from mopjepa.analysis import mechanism as figures
+    from mopjepa.analysis.artefacts import branch_sweep as figures
     from mopjepa.results import read_table
     from pipelines.mechanism import main
 

@@ -105,8 +105,8 @@ def data_lineage(trials: pd.DataFrame) -> list[str]:
     """Per task, each data hash its trials were trained on, with their count and where it was made.
 
     Regenerated data depends on the machine (docs/reproduction.md), so one task may have several."""
-    trials = trials.assign(made=trials["environment"].map(_made_on, na_action="ignore").fillna("machine not recorded")
-                           if "environment" in trials else "machine not recorded")
+    known = trials["environment"].astype(object) if "environment" in trials else pd.Series(None, trials.index, object)
+    trials = trials.assign(made=known.map(_made_on, na_action="ignore").fillna("machine not recorded"))
     lines = []
     for (task, source, data_hash), rows in trials.groupby(["task", "data_source", "data_hash"], sort=True):
         made = "; ".join(sorted(set(rows["made"])))

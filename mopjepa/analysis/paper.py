@@ -100,3 +100,11 @@ class PaperTables:
         """Arms the paper reports for (table, metric), in CSV order."""
         rows = self.frame[(self.frame["table"] == table) & (self.frame["metric"] == metric)]
         return list(dict.fromkeys(rows["arm"]))
+
+
+def ours_vs_paper_columns(first: str, labels: list[str]) -> list[str]:
+    """[first, '<label> (ours)', '<label> (paper)', ...]: each of our columns beside the paper's."""
+    columns = [first]
+    for label in labels:
+        columns += [f"{label} (ours)", f"{label} (paper)"]
+    return columns

@@ -17,27 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis import (
-    action_context,
-    claims,
-    claims_page,
-    family,
-    figures,
-    mechanism,
-    selection,
-    tables,
-    teleport_picture,
-    verdicts,
-)
-from mopjepa.analysis.load import ExperimentResults, load_experiment
+from mopjepa.analysis import selection
+from mopjepa.analysis.artefacts import ARTEFACTS, CsvTable
+from mopjepa.analysis.claims import page as claims_page
+from mopjepa.analysis.claims import verdicts
+from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence, gather, load_geometry
+from mopjepa.analysis.load import ExperimentResults
 from mopjepa.analysis.paper import PaperTables
+from mopjepa.analysis.plotting import Figure
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.stats import summarize
-
-TABLE_BUILDERS = (tables.table2, tables.table3, family.table4, tables.table5, family.table6,
-                  tables.configurations_table)
-FIGURE_BUILDERS = (figures.fig5, figures.fig6, figures.fig7, figures.fig8, figures.fig9, verdicts.fig_execution,
-                   verdicts.fig_softness)
 
 
 @dataclass
@@ -45,7 +34,7 @@ class Report:
     out: Path
     experiment: ExperimentResults
     tables: list[Table] = field(default_factory=list)
-    figures: list[figures.Figure] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     claims: str = ""
     """The paper's claims with their verdicts (mopjepa.analysis.claims), as Markdown."""
@@ -58,76 +47,42 @@ class Report:
 
 
 def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTables | None = None,
-                 geometry_loader=teleport_picture.load_geometry) -> Report:
-    """Aggregate one experiment directory into `out` (default EXP/report/)."""
-    experiment = load_experiment(experiment_dir)
+                 geometry_loader=load_geometry) -> Report:
+    """Aggregate one experiment directory into `out` (default EXP/report/): one loop over the artefacts, one
+    over the claims."""
+    evidence = gather(experiment_dir, paper, geometry_loader)
+    experiment = evidence.experiment
     out = Path(out) if out is not None else experiment.root / "report"
     report = Report(out.resolve(), experiment)
-    chosen = selection.select(experiment.trials())
-    metrics = family.with_references(experiment.metrics, experiment.root / family.REFERENCES_FILE)  # execution
-    inputs = tables.Inputs(metrics, chosen, paper or PaperTables.load())
-    report.notes += list(chosen.notes)
-    for builder in TABLE_BUILDERS:
-        table = builder(inputs)
-        table.write(out / "tables")
-        report.tables.append(table)
-    for study_table in (verdicts.softness_table, action_context.action_context_table,
-                        action_context.action_context_pairs):
-        table = study_table(inputs)
-        if table.rows:  # a study's table only where its trials ran
-            table.write(out / "tables")
-            report.tables.append(table)
-    summary_frame(inputs).to_csv(out / "tables" / "summary_long.csv", index=False)
-    for builder in FIGURE_BUILDERS:
-        report.figures.append(builder(inputs, out / "figures"))
-    curves = experiment.table("curves", experiment.trial_ids)
-    report.figures += verdicts.fig_curves(inputs, curves, out / "figures")
-    report.claims = claims_page.claims_markdown(claims.verdicts(
-        inputs, curves, experiment.missing, experiment.table("episodes", experiment.trial_ids)))
-    report.figures.insert(0, teleport_picture.teleport_figure(experiment, chosen, out / "figures", geometry_loader))
-    add_mechanism(report, experiment.root / "results", out, {arm: g.trial_ids for arm, g in chosen.main.items()})
+    report.notes += list(evidence.selection.notes)
+    for artefact in ARTEFACTS:
+        for item in artefact.build(evidence, out):
+            if isinstance(item, Table):
+                item.write(out / "tables")
+                report.tables.append(item)
+            elif isinstance(item, CsvTable):
+                report.csv_tables.append(item.path)
+            else:
+                report.figures.append(item)
     out.mkdir(parents=True, exist_ok=True)
+    summary_frame(evidence).to_csv(out / "tables" / "summary_long.csv", index=False)
+    report.claims = claims_page.claims_markdown(verdicts(evidence))
     (out / "claims.md").write_text(f"# The paper's claims: experiment `{experiment.name}`\n\n" + report.claims)
-    markdown = page_markdown(report, chosen)
-    report.page.write_text(markdown)
-    (out / "report.html").write_text(page_html(report, chosen))
+    report.page.write_text(page_markdown(report, evidence.selection))
+    (out / "report.html").write_text(page_html(report, evidence.selection))
     return report
 
 
-MECHANISM_CAPTIONS = {
-    "mechanism_sweep": "Fig. 4 (middle): gated mode coverage vs the number of successor modes M (branch sweep)",
-    "threshold_sweep": "Gate-threshold sweep: gated cov_r, precision and shuffle vs t",
-    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes (one trial per "
-               "panel: each arm's main configuration, at the seed in the figure's title)",
-}
-
-
-def add_mechanism(report: Report, results: Path, out: Path, main_trials: dict | None = None) -> None:
-    """The branch sweep, threshold sweep and two-step beliefs (mopjepa.analysis.mechanism), where present;
-    Fig. 2 shows the trials of the arms' main configurations (`main_trials`: arm -> trial ids)."""
-    for path in mechanism.render(results, out / "figures", main_trials):
-        prefix = next(p for p in MECHANISM_CAPTIONS if path.stem.startswith(p))
-        task = path.stem.removeprefix(prefix).strip("_")
-        caption = MECHANISM_CAPTIONS[prefix] + (f" ({task})" if task else "")
-        report.figures.append(figures.Figure(path.stem, caption, path))
-    for name, frame in mechanism.tables(results).items():
-        if not frame.empty:
-            path = out / "tables" / f"{name}.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(path, index=False)
-            report.csv_tables.append(path)
-
-
-def summary_frame(inputs: tables.Inputs) -> pd.DataFrame:
+def summary_frame(evidence: Evidence) -> pd.DataFrame:
     """One row per (task, arm, metric, key) of every main configuration: mean, std, n, seeds' values."""
     rows = []
-    for arm, group in sorted(inputs.selection.main.items()):
-        mine = inputs.metrics[inputs.metrics["trial_id"].isin(group.trial_ids)]
+    for arm, group in sorted(evidence.selection.main.items()):
+        mine = evidence.metrics[evidence.metrics["trial_id"].isin(group.trial_ids)]
         for (task, metric, key), _ in mine.groupby(["task", "metric", "key"]):
             summary = summarize(mine, group.trial_ids, task, metric, key)
             paper = None
-            if key in ("", tables.TELEPORT_KEY):
-                paper = inputs.paper.get(("2", "3", "4", "5", "text"), metric, task, arm)
+            if key in ("", TELEPORT_KEY):
+                paper = evidence.paper.get(("2", "3", "4", "5", "text"), metric, task, arm)
             rows.append({
                 "task": task, "arm": arm, "configuration": group.label, "metric": metric, "key": key,
                 "mean": summary.mean, "std": summary.std, "n": summary.n, "nonfinite": summary.nonfinite,

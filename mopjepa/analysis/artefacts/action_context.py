@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.paper import MISSING, arm_label, task_label
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.analysis.stats import Summary, paired_bootstrap, per_seed
-from mopjepa.analysis.tables import TELEPORT_KEY, Inputs
 
 STUDY = "action_context"
 ARMS = ("dense", "mdn", "mop", "codebook")
@@ -42,25 +42,25 @@ NORM_NOTE = (
 )
 
 
-def _rows(inputs: Inputs) -> list[tuple[str, str, str, ConfigGroup]]:
+def _rows(evidence: Evidence) -> list[tuple[str, str, str, ConfigGroup]]:
     """(task, context mode, arm, group): the study's groups and, as mode 'none', each arm's main one."""
     rows = []
     for arm in ARMS:
-        for group in inputs.selection.study(STUDY, arm):
+        for group in evidence.selection.study(STUDY, arm):
             rows += [(task, str(group.value("context_action")), arm, group) for task in group.tasks]
-        main = inputs.selection.main.get(arm)
+        main = evidence.selection.main.get(arm)
         if main is not None:
             rows += [(task, "none", arm, main) for task in {t for t, _, a, _ in rows if a == arm}]
     modes = {"none": 0, "step": 1, "to_exit": 2}
     return sorted(rows, key=lambda r: (r[0], modes.get(r[1], 3), ARMS.index(r[2])))
 
 
-def _seeds(inputs: Inputs, group: ConfigGroup, task: str, metric: str, key: str = "") -> pd.Series:
-    return per_seed(inputs.metrics, group.trial_ids, task, metric, key)
+def _seeds(evidence: Evidence, group: ConfigGroup, task: str, metric: str, key: str = "") -> pd.Series:
+    return per_seed(evidence.metrics, group.trial_ids, task, metric, key)
 
 
-def _data_hashes(inputs: Inputs, group: ConfigGroup, task: str) -> set[str]:
-    rows = inputs.metrics[inputs.metrics["trial_id"].isin(group.trial_ids) & (inputs.metrics["task"] == task)]
+def _data_hashes(evidence: Evidence, group: ConfigGroup, task: str) -> set[str]:
+    rows = evidence.metrics[evidence.metrics["trial_id"].isin(group.trial_ids) & (evidence.metrics["task"] == task)]
     return set(rows["data_hash"].dropna())
 
 
@@ -71,23 +71,24 @@ def _ratio_cell(ours: pd.Series, free: pd.Series) -> str:
     return Summary(pd.Series(ratios, index=common)).cell(2) if common else MISSING
 
 
-def action_context_table(inputs: Inputs) -> Table:
+def action_context_table(evidence: Evidence) -> Table:
     columns = ["task", "context", "arm"] + [m + (f"[{k}]" if k else "") for m, k in METRICS]
     columns.append("realroute / action-free (same seed)")
     table = Table("action_context",
                   "Action-conditioned world models (c = [z, a], queried with compass8) beside the action-free ones",
                   columns)
-    rows = _rows(inputs)
+    rows = _rows(evidence)
     mixed = []
     for task, mode, arm, group in rows:
         row = [task_label(task), mode, arm_label(arm)]
-        row += [inputs.summary(group, task, metric, key).cell() for metric, key in METRICS]
-        free = inputs.selection.main.get(arm)
+        row += [evidence.summary(group, task, metric, key).cell() for metric, key in METRICS]
+        free = evidence.selection.main.get(arm)
         if mode == "none" or free is None:
             row.append(MISSING)
         else:
-            row.append(_ratio_cell(_seeds(inputs, group, task, "realroute"), _seeds(inputs, free, task, "realroute")))
-            if _data_hashes(inputs, group, task) != _data_hashes(inputs, free, task):
+            ours, theirs = (_seeds(evidence, g, task, "realroute") for g in (group, free))
+            row.append(_ratio_cell(ours, theirs))
+            if _data_hashes(evidence, group, task) != _data_hashes(evidence, free, task):
                 mixed.append(f"{arm} on {task_label(task)} ({mode})")
         table.add(row)
     table.notes += [
@@ -104,19 +105,19 @@ def action_context_table(inputs: Inputs) -> Table:
     return table
 
 
-def action_context_pairs(inputs: Inputs) -> Table:
+def action_context_pairs(evidence: Evidence) -> Table:
     columns = ["task", "context"] + [f"{first} − {second} {metric}, 95% CI"
                                      for metric in ("realroute", "exec_lift") for first, _, second, _ in PAIRS]
     table = Table("action_context_pairs",
                   "Action-conditioned world models: MoP against MDN and dense, paired by seed", columns)
-    groups = {(task, mode, arm): group for task, mode, arm, group in _rows(inputs)}
+    groups = {(task, mode, arm): group for task, mode, arm, group in _rows(evidence)}
     for task, mode in dict.fromkeys((task, mode) for task, mode, _ in groups):
         row = [task_label(task), mode]
         for metric in ("realroute", "exec_lift"):
             for _, a, _, b in PAIRS:
                 if (task, mode, a) in groups and (task, mode, b) in groups:
-                    row.append(paired_bootstrap(_seeds(inputs, groups[task, mode, a], task, metric),
-                                                _seeds(inputs, groups[task, mode, b], task, metric)).cell())
+                    row.append(paired_bootstrap(_seeds(evidence, groups[task, mode, a], task, metric),
+                                                _seeds(evidence, groups[task, mode, b], task, metric)).cell())
                 else:
                     row.append(MISSING)
         table.add(row)

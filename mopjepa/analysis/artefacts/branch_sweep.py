@@ -1,4 +1,6 @@
-"""Figures and tables of the mechanism evidence, from Parquet only (no torch, no model).
+"""The branch sweep (Fig. 4, middle), the gate-threshold sweep and the two-step beliefs (Fig. 2), from Parquet only.
+
+    artefacts(evidence, out) -> [Figure | CsvTable]   the report's items below, captioned
 
     render(results_root, out_dir) -> [Path]   the PNGs below (a figure without data is skipped)
         mechanism_sweep.png          Fig. 4 middle: gated mode coverage vs the number of modes M per
@@ -8,19 +10,22 @@
         beliefs_<task>.png           Fig. 2: two-step beliefs at the 3 cells with most two-step modes,
                                      one trial per panel: each arm's main configuration at one seed
     tables(results_root) -> {"mechanism_sweep": DataFrame, "threshold_sweep": DataFrame}
-        mean, std and seed count per (arm, M) and per (task, arm, t)
+        mean, std and seed count per (arm, M) and per (task, arm, t) (the arms' main configurations)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as MplFigure
 
 from mopjepa.analysis import selection
+from mopjepa.analysis.evidence import Evidence
+from mopjepa.analysis.plotting import Figure
 from mopjepa.config import MECHANISM_TASK
 from mopjepa.config.arms import arm_colour
 from mopjepa.results import read_table
@@ -40,10 +45,6 @@ PAPER_TASK = "pointmaze-teleport-navigate-v0"
 PANEL_CMAPS = {"truth": "Greens", "dense": "Reds", "mop": "Blues"}
 
 
-def _colour(arm: str) -> str:
-    return arm_colour(arm)
-
-
 def _summary(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.groupby(by, observed=True).value.agg(["mean", "std", "count"]).reset_index()
 
@@ -53,19 +54,33 @@ def sweep_frame(results_root: Path) -> pd.DataFrame:
     return frame.assign(M=frame.key.astype(int)) if not frame.empty else frame
 
 
-def threshold_frame(results_root: Path) -> pd.DataFrame:
-    """Threshold rows with their mode set ('' for keys without one) and t as a float."""
+def threshold_frame(results_root: Path, main_trials: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
+    """Threshold rows of the arms' main configurations (other configurations of an arm, e.g. the K sweep or
+    the MDN softness study, are not that arm), with their mode set ('' for keys without one) and t as a float."""
     frame = read_table(results_root, "metrics")
     frame = frame[frame.metric.isin(THRESHOLD_METRICS + ("threshold_shuffle",))]
     if frame.empty:
         return frame.assign(mode_set=pd.Series(dtype=str), t=pd.Series(dtype=float))
+    main = {trial for ids in _main_trials(results_root, main_trials).values() for trial in ids}
+    frame = frame[frame.trial_id.isin(main)]
     parts = frame.key.str.rpartition("@")
     return frame.assign(mode_set=parts[0], t=parts[2].astype(float))
 
 
-def tables(results_root: Path) -> dict[str, pd.DataFrame]:
+def _main_trials(results_root: Path, main_trials: Mapping[str, Iterable[str]] | None) -> Mapping[str, Iterable[str]]:
+    """arm -> the trial ids of its main configuration: as given, else selected from the complete trials."""
+    if main_trials is not None:
+        return main_trials
+    metrics = read_table(results_root, "metrics")
+    if metrics.empty:
+        return {}
+    trials = metrics.drop(columns=["metric", "key", "value"]).drop_duplicates("trial_id")
+    return {arm: group.trial_ids for arm, group in selection.select(trials).main.items()}
+
+
+def tables(results_root: Path, main_trials: Mapping[str, Iterable[str]] | None = None) -> dict[str, pd.DataFrame]:
     sweep = sweep_frame(results_root)
-    threshold = threshold_frame(results_root)
+    threshold = threshold_frame(results_root, main_trials)
     return {
         "mechanism_sweep": _summary(sweep, ["metric", "arm", "M"]) if not sweep.empty else sweep,
         "threshold_sweep": _summary(threshold, ["task", "metric", "mode_set", "arm", "t"])
@@ -81,7 +96,7 @@ def render(results_root: Path, out_dir: Path, main_trials: Mapping[str, Iterable
     sweep = sweep_frame(results_root)
     if not sweep.empty:
         paths.append(_save(sweep_figure(sweep), out_dir / "mechanism_sweep.png"))
-    threshold = threshold_frame(results_root)
+    threshold = threshold_frame(results_root, main_trials)
     for task, rows in threshold.groupby("task", observed=True):
         paths.append(_save(threshold_figure(rows, str(task)), out_dir / f"threshold_sweep_{task}.png"))
     beliefs = read_table(results_root, "beliefs")
@@ -102,9 +117,7 @@ def figure_trials(results_root: Path, main_trials: Mapping[str, Iterable[str]] |
     if metrics.empty:
         return {}
     trials = metrics.drop(columns=["metric", "key", "value"]).drop_duplicates("trial_id")
-    if main_trials is None:
-        main_trials = {arm: group.trial_ids for arm, group in selection.select(trials).main.items()}
-    main = {trial: arm for arm, ids in main_trials.items() for trial in ids}
+    main = {trial: arm for arm, ids in _main_trials(results_root, main_trials).items() for trial in ids}
     trials = trials[trials.trial_id.isin(set(main)) & (trials.task != MECHANISM_TASK)]
     chosen: dict[str, dict] = {}
     for task, rows in trials.groupby("task", observed=True):
@@ -118,7 +131,7 @@ def figure_trials(results_root: Path, main_trials: Mapping[str, Iterable[str]] |
     return chosen
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def _save(figure: MplFigure, path: Path) -> Path:
     figure.savefig(path, dpi=130, bbox_inches="tight")
     return path
 
@@ -127,14 +140,14 @@ def _lines(axis, frame: pd.DataFrame, x: str) -> None:
     """Per arm: the mean over seeds as a line, every seed as a dot."""
     for arm, rows in frame.groupby("arm", observed=True):
         stats = rows.groupby(x).value.agg(["mean", "std"]).reset_index()
-        axis.plot(stats[x], stats["mean"], "-o", color=_colour(arm), label=arm, markersize=4)
+        axis.plot(stats[x], stats["mean"], "-o", color=arm_colour(arm), label=arm, markersize=4)
         axis.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
-                          color=_colour(arm), alpha=0.12, linewidth=0)
-        axis.plot(rows[x], rows.value, ".", color=_colour(arm), alpha=0.35, markersize=3)
+                          color=arm_colour(arm), alpha=0.12, linewidth=0)
+        axis.plot(rows[x], rows.value, ".", color=arm_colour(arm), alpha=0.35, markersize=3)
 
 
-def sweep_figure(sweep: pd.DataFrame) -> Figure:
-    figure = Figure(figsize=(4.2 * len(SWEEP_METRICS), 3.4))
+def sweep_figure(sweep: pd.DataFrame) -> MplFigure:
+    figure = MplFigure(figsize=(4.2 * len(SWEEP_METRICS), 3.4))
     axes = figure.subplots(1, len(SWEEP_METRICS))
     for axis, metric in zip(axes, SWEEP_METRICS, strict=True):
         _lines(axis, sweep[sweep.metric == metric], "M")
@@ -148,9 +161,9 @@ def sweep_figure(sweep: pd.DataFrame) -> Figure:
     return figure
 
 
-def threshold_figure(frame: pd.DataFrame, task: str) -> Figure:
+def threshold_figure(frame: pd.DataFrame, task: str) -> MplFigure:
     mode_set = "teleport" if (frame.mode_set == "teleport").any() else "branching"
-    figure = Figure(figsize=(4.0 * len(THRESHOLD_METRICS), 3.4))
+    figure = MplFigure(figsize=(4.0 * len(THRESHOLD_METRICS), 3.4))
     axes = figure.subplots(1, len(THRESHOLD_METRICS))
     for axis, metric in zip(axes, THRESHOLD_METRICS, strict=True):
         rows = frame[(frame.metric == metric) & ((frame.mode_set == mode_set) | (frame.mode_set == ""))]
@@ -158,10 +171,10 @@ def threshold_figure(frame: pd.DataFrame, task: str) -> Figure:
         if task == PAPER_TASK and metric in PAPER_THRESHOLD:
             reference = PAPER_THRESHOLD[metric]
             if isinstance(reference, tuple):
-                axis.plot(*zip(*reference, strict=True), "*--", color=_colour("mop"), markersize=10, alpha=0.6,
+                axis.plot(*zip(*reference, strict=True), "*--", color=arm_colour("mop"), markersize=10, alpha=0.6,
                           label="paper MoP (endpoints)")
             else:
-                axis.axhline(reference, color=_colour("mop"), linestyle="--", alpha=0.6, label="paper MoP")
+                axis.axhline(reference, color=arm_colour("mop"), linestyle="--", alpha=0.6, label="paper MoP")
         axis.set_xscale("log", base=2)
         ticks = sorted(frame.t.unique())
         axis.set_xticks(ticks, [f"1/{round(1 / t)}" if t > 0 else "0" for t in ticks])
@@ -186,14 +199,14 @@ def _density(axis, points: np.ndarray, weights: np.ndarray, extent: tuple, bandw
     axis.imshow(density, origin="lower", extent=extent, cmap=cmap, vmin=0, vmax=1, aspect="equal")
 
 
-def beliefs_figure(frame: pd.DataFrame, task: str) -> Figure:
+def beliefs_figure(frame: pd.DataFrame, task: str) -> MplFigure:
     """Rows: the belief cells; columns: ground truth, then each arm's two-step beliefs (one seed)."""
     frame = frame[frame.seed == frame.seed.min()]
     arms = [arm for arm in ("dense", "mop") if arm in set(frame.arm)] or sorted(set(frame.arm))[:2]
     anchor = arms[-1]
     cells = frame[frame.arm == anchor].drop_duplicates("rank").sort_values("rank")
     columns = ["truth", *arms]
-    figure = Figure(figsize=(3.3 * len(columns), 3.2 * len(cells)))
+    figure = MplFigure(figsize=(3.3 * len(columns), 3.2 * len(cells)))
     axes = np.atleast_2d(figure.subplots(len(cells), len(columns), squeeze=False))
     for row, (_, cell) in enumerate(cells.iterrows()):
         for column, name in enumerate(columns):
@@ -235,3 +248,39 @@ def _belief_panel(axis, rows: pd.DataFrame, name: str) -> None:
                 axis.annotate(f"{peak.weight:.0%}", (x, y), textcoords="offset points", xytext=(4, -9), fontsize=7)
     axis.set_xticks([])
     axis.set_yticks([])
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A long table written as CSV only (the branch sweep's and the gate-threshold sweep's)."""
+
+    path: Path
+
+
+CAPTIONS = {
+    "mechanism_sweep": "Fig. 4 (middle): gated mode coverage vs the number of successor modes M (branch sweep)",
+    "threshold_sweep": "Gate-threshold sweep: gated cov_r, precision and shuffle vs t",
+    "beliefs": "Fig. 2: two-step successor beliefs at the cells with the most two-step modes (one trial per "
+               "panel: each arm's main configuration, at the seed in the figure's title)",
+}
+
+
+def artefacts(evidence: Evidence, out: Path) -> list[Figure | CsvTable]:
+    """The figures above, captioned, and the sweeps' CSV tables, where their rows exist; Fig. 2 shows the
+    trials of the arms' main configurations."""
+    if evidence.experiment is None:
+        return []
+    results = evidence.experiment.results_dir
+    found: list[Figure | CsvTable] = []
+    main_trials = {arm: g.trial_ids for arm, g in evidence.selection.main.items()}
+    for path in render(results, out / "figures", main_trials):
+        prefix = next(p for p in CAPTIONS if path.stem.startswith(p))
+        task = path.stem.removeprefix(prefix).strip("_")
+        found.append(Figure(path.stem, CAPTIONS[prefix] + (f" ({task})" if task else ""), path))
+    for name, frame in tables(results, main_trials).items():
+        if not frame.empty:
+            path = out / "tables" / f"{name}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(path, index=False)
+            found.append(CsvTable(path))
+    return found

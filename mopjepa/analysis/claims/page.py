@@ -3,7 +3,7 @@ block between its markers, and docs/reproduction.md, all written from `claims.ve
 
 from __future__ import annotations
 
-from mopjepa.analysis.claims import Verdict
+from mopjepa.analysis.claims.rules import Verdict
 
 
 def claims_markdown(found: list[Verdict]) -> str:
@@ -62,7 +62,7 @@ seeds, n = seeds; paired bootstrap 95% CIs where the paper gives one), and a ver
 rule: reproduced, not reproduced, or not yet run (naming the preset trials that would settle it). A
 verdict reached while some planned trials its rule reads are not complete is provisional ("provisionally
 reproduced") and lists those trials: more seeds may move it.
-Every number is read from the record's results by `mopjepa/analysis/claims.py`, never typed by hand.
+Every number is read from the record's results by `mopjepa/analysis/claims/rules.py`, never typed by hand.
 How each metric is defined: [protocol.md](protocol.md); the execution floor and the realroute ceiling
 are the numbers a success rate and a fraction are read against.
 

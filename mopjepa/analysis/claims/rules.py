@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import PAPER_TASKS, arm_label, task_label
 from mopjepa.analysis.stats import Summary, paired_bootstrap
-from mopjepa.analysis.tables import TELEPORT_KEY, Inputs
 from mopjepa.config.components import ExecuteConfig
+from mopjepa.data.names import LARGE, MEDIUM, TELEPORT
 
-MEDIUM, TELEPORT, LARGE = PAPER_TASKS
 COLLAPSE_MAX = 0.10
 """A single-output arm has collapsed when its plan_all is at most this on a maze (the paper: 0.02-0.09)."""
 THRESHOLDS = (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)
@@ -63,9 +63,9 @@ def fmt(summary: Summary) -> str:
     return summary.cell()
 
 
-def means(inputs: Inputs, arm: str, metric: str, key: str = "", tasks=PAPER_TASKS) -> dict[str, Summary]:
+def means(evidence: Evidence, arm: str, metric: str, key: str = "", tasks=PAPER_TASKS) -> dict[str, Summary]:
     """task -> the arm's main-configuration summary, for the tasks that have it."""
-    out = {task: inputs.main(arm, task, metric, key) for task in tasks}
+    out = {task: evidence.main(arm, task, metric, key) for task in tasks}
     return {task: summary for task, summary in out.items() if summary.n}
 
 
@@ -73,10 +73,10 @@ def listing(summaries: dict[str, Summary]) -> str:
     return "; ".join(f"{task_label(task)} {fmt(s)}" for task, s in summaries.items()) or "—"
 
 
-def collapse(inputs: Inputs) -> Verdict:
+def collapse(evidence: Evidence) -> Verdict:
     v = Verdict("(a) dense, M3-JEPA and Var-JEPA collapse (Props. 1-2)", "plan_all 0.02-0.09",
                 f"reproduced when every measured plan_all of the three arms is <= {COLLAPSE_MAX} on all three mazes")
-    measured = {arm: means(inputs, arm, "plan_all") for arm in ("dense", "m3", "var")}
+    measured = {arm: means(evidence, arm, "plan_all") for arm in ("dense", "m3", "var")}
     v.ours = [f"{arm_label(arm)}: {listing(s)}" for arm, s in measured.items()]
     complete = all(len(s) == 3 for s in measured.values())
     if not complete:
@@ -85,64 +85,65 @@ def collapse(inputs: Inputs) -> Verdict:
         worst, arm, task = max((s.mean, arm, task) for arm, m in measured.items() for task, s in m.items())
         v.verdict = ("reproduced" if worst <= COLLAPSE_MAX else "not reproduced") if complete else v.verdict
         v.evidence.append(f"largest plan_all of the three arms: {worst:.3f} ({arm_label(arm)}, {task_label(task)})")
-        norms = means(inputs, "dense", "realroute_norm")
+        norms = means(evidence, "dense", "realroute_norm")
         if norms:
             v.evidence.append(f"dense realroute over its ceiling: {listing(norms)}")
     return v
 
 
-def mop_plan_all(inputs: Inputs, curves: pd.DataFrame) -> Verdict:
-    paper = inputs.paper.get("2", "plan_all", MEDIUM, "mop")
+def mop_plan_all(evidence: Evidence) -> Verdict:
+    paper = evidence.paper.get("2", "plan_all", MEDIUM, "mop")
     target = paper.mean - paper.std
     v = Verdict("(b) MoP-JEPA's gated graph is searchable", "plan_all up to 0.851 ± 0.08 (medium-stitch)",
                 f"reproduced when MoP's best maze mean plan_all is >= {target:.3f} (the paper's mean - 1 std)")
-    measured = means(inputs, "mop", "plan_all")
+    measured = means(evidence, "mop", "plan_all")
     v.ours = [f"MoP-JEPA: {listing(measured)}"]
     if len(measured) < 3:
         v.settles = "preset reproduce, part (i) (mop on all three mazes)"
     if measured:
         best = max(s.mean for s in measured.values())
         v.verdict = ("reproduced" if best >= target else "not reproduced") if len(measured) == 3 else v.verdict
-        precision = means(inputs, "mop", "precision")
-        ceiling = means(inputs, "mop", "realroute_ceiling")
+        precision = means(evidence, "mop", "precision")
+        ceiling = means(evidence, "mop", "realroute_ceiling")
         v.evidence.append(f"MoP precision {listing(precision)}: a precise graph reaches few pairs through edges that "
                           f"do not exist; realroute's ceiling (no held-out edge proposed) {listing(ceiling)}")
         v.evidence.append("plan_all - realroute (pairs the gated graph connects only through edges that do not "
-                          "exist), ours vs the paper's: " + unreal_pairs(inputs, "mop"))
-        v.evidence.append(f"ungated (raw graph) plan_all_raw {listing(means(inputs, 'mop', 'plan_all_raw'))}, "
-                          f"precision_raw {listing(means(inputs, 'mop', 'precision_raw'))}")
-        peak = curve_peak(inputs, curves, "mop", "plan_all")
+                          "exist), ours vs the paper's: " + unreal_pairs(evidence, "mop"))
+        v.evidence.append(f"ungated (raw graph) plan_all_raw {listing(means(evidence, 'mop', 'plan_all_raw'))}, "
+                          f"precision_raw {listing(means(evidence, 'mop', 'precision_raw'))}")
+        peak = curve_peak(evidence, "mop", "plan_all")
         if peak:
             v.evidence.append("during training (curves, mean over seeds): " + peak)
     return v
 
 
-def unreal_pairs(inputs: Inputs, arm: str) -> str:
+def unreal_pairs(evidence: Evidence, arm: str) -> str:
     """'medium-stitch 0.149 vs 0.604; ...': mean plan_all - mean realroute per maze, ours then the paper's."""
-    plan, real = means(inputs, arm, "plan_all"), means(inputs, arm, "realroute")
+    plan, real = means(evidence, arm, "plan_all"), means(evidence, arm, "realroute")
     parts = []
     for task in (t for t in plan if t in real):
-        theirs = [inputs.paper.get(table, metric, task, arm) for table, metric in (("2", "plan_all"),
+        theirs = [evidence.paper.get(table, metric, task, arm) for table, metric in (("2", "plan_all"),
                                                                                     ("3", "realroute"))]
         paper = f"{theirs[0].mean - theirs[1].mean:.3f}" if all(theirs) else "—"
         parts.append(f"{task_label(task)} {plan[task].mean - real[task].mean:.3f} vs {paper}")
     return "; ".join(parts) or "—"
 
 
-def paper_beside(inputs: Inputs, arm: str, table: str, metric: str) -> str:
+def paper_beside(evidence: Evidence, arm: str, table: str, metric: str) -> str:
     """'MoP-JEPA: medium-stitch 0.203 vs 0.247, ...': the arm's mean per maze, then the paper's ('' if none)."""
-    ours = means(inputs, arm, metric)
+    ours = means(evidence, arm, metric)
     parts = []
     for task, summary in ours.items():
-        theirs = inputs.paper.get(table, metric, task, arm)
+        theirs = evidence.paper.get(table, metric, task, arm)
         parts.append(f"{task_label(task)} {summary.mean:.3f} vs {f'{theirs.mean:.3f}' if theirs else '—'}")
     return f"{arm_label(arm)}: {', '.join(parts)}" if parts else ""
 
 
-def curve_peak(inputs: Inputs, curves: pd.DataFrame, arm: str, metric: str, key: str = "") -> str:
+def curve_peak(evidence: Evidence, arm: str, metric: str, key: str = "") -> str:
     """'medium-stitch: peak 0.64 at step 2000, final 0.18; ...' from the arm's main-configuration curves."""
-    group = inputs.selection.main.get(arm)
-    if group is None or curves.empty:
+    group = evidence.selection.main.get(arm)
+    curves = evidence.curves
+    if group is None or curves is None or curves.empty:
         return ""
     rows = curves[curves["trial_id"].isin(group.trial_ids) & (curves["metric"] == metric) & (curves["key"] == key)]
     parts = []
@@ -154,15 +155,15 @@ def curve_peak(inputs: Inputs, curves: pd.DataFrame, arm: str, metric: str, key:
     return "; ".join(parts)
 
 
-def realroute_lead(inputs: Inputs) -> Verdict:
+def realroute_lead(evidence: Evidence) -> Verdict:
     v = Verdict("(c) MoP-JEPA's realroute exceeds MDN's", "2-5x; paired 95% CI excludes 0 on medium-stitch and "
                 "teleport-navigate", "reproduced when the paired MoP - MDN realroute CI lies above 0 on both "
                 "medium-stitch and teleport-navigate; not reproduced when either CI includes or lies below 0")
     settled = []
     for task in (MEDIUM, TELEPORT, LARGE):
         for metric in ("realroute", "realroute_norm"):
-            difference = paired_bootstrap(inputs.seeds("mop", task, metric), inputs.seeds("mdn", task, metric))
-            mop, mdn = inputs.main("mop", task, metric), inputs.main("mdn", task, metric)
+            difference = paired_bootstrap(evidence.seeds("mop", task, metric), evidence.seeds("mdn", task, metric))
+            mop, mdn = evidence.main("mop", task, metric), evidence.main("mdn", task, metric)
             if not difference.n:
                 continue
             ratio = mop.mean / mdn.mean if mdn.mean else math.inf
@@ -174,61 +175,61 @@ def realroute_lead(inputs: Inputs) -> Verdict:
         v.settles = "preset reproduce, part (i) (mdn and mop, seeds 0-4, medium-stitch and teleport-navigate)"
     else:
         v.verdict = "reproduced" if all(d.low > 0 for d in settled) else "not reproduced"
-    against = [paper_beside(inputs, arm, "3", "realroute") for arm in ("mop", "mdn")]
+    against = [paper_beside(evidence, arm, "3", "realroute") for arm in ("mop", "mdn")]
     if all(against):
         v.evidence.append("realroute ours vs the paper's (which of the two arms disagrees): " + "; ".join(against))
     v.evidence.append("realroute_norm = realroute / its ceiling (every trained transition, no held-out one): above "
                       "1 only by proposing held-out transitions that exist, which the action-conditioned models "
                       "(study action_context) can and the action-free ones cannot")
-    sharpness = means(inputs, "mdn", "mdn_resp_max")
+    sharpness = means(evidence, "mdn", "mdn_resp_max")
     if sharpness:
         v.evidence.append(f"the main MDN's mean largest responsibility: {listing(sharpness)} (1 = hard assignment, "
                           "as MoP's): our learned-sigma MDN is a near-hard mixture; see the softness study")
     return v
 
 
-def precision_gap(inputs: Inputs) -> Verdict:
+def precision_gap(evidence: Evidence) -> Verdict:
     v = Verdict("(d) MDN proposes imprecise edges, MoP-JEPA precise ones", "precision MDN 0.14-0.21, MoP 0.42-0.56",
                 "reproduced when MDN's highest maze mean precision is <= 0.30 and below MoP's lowest")
-    mdn, mop = means(inputs, "mdn", "precision"), means(inputs, "mop", "precision")
+    mdn, mop = means(evidence, "mdn", "precision"), means(evidence, "mop", "precision")
     v.ours = [f"MDN: {listing(mdn)}", f"MoP-JEPA: {listing(mop)}"]
     if len(mdn) < 3 or len(mop) < 3:
         v.settles = "preset reproduce, part (i) (mdn and mop on all three mazes)"
     elif mdn and mop:
         worst_mdn, best = max(s.mean for s in mdn.values()), min(s.mean for s in mop.values())
         v.verdict = "reproduced" if worst_mdn <= 0.30 and worst_mdn < best else "not reproduced"
-    raw = {arm: means(inputs, arm, "precision_raw") for arm in ("mdn", "mop")}
+    raw = {arm: means(evidence, arm, "precision_raw") for arm in ("mdn", "mop")}
     if all(raw.values()):
         v.evidence.append(f"ungated (raw graph) precision: MDN {listing(raw['mdn'])}; MoP-JEPA {listing(raw['mop'])}")
-    v.evidence += softness_evidence(inputs)
+    v.evidence += softness_evidence(evidence)
     return v
 
 
-def softness_evidence(inputs: Inputs) -> list[str]:
+def softness_evidence(evidence: Evidence) -> list[str]:
     lines = []
-    for group in sorted(inputs.selection.study("mdn_softness", "mdn"), key=lambda g: g.value("sigma_fixed") or 9.0):
+    for group in sorted(evidence.selection.study("mdn_softness", "mdn"), key=lambda g: g.value("sigma_fixed") or 9.0):
         sigma = group.value("sigma_fixed")
         label = f"sigma = {sigma:g} (fixed)" if sigma else "sigma learned"
         for task in group.tasks:
-            cells = [f"{name} {inputs.summary(group, task, name).cell()}"
+            cells = [f"{name} {evidence.summary(group, task, name).cell()}"
                      for name in ("mdn_resp_max", "precision", "realroute")]
             lines.append(f"MDN softness, {task_label(task)}, {label}: " + ", ".join(cells))
     return lines
 
 
-def teleport_coverage(inputs: Inputs) -> Verdict:
+def teleport_coverage(evidence: Evidence) -> Verdict:
     v = Verdict("(e) MoP-JEPA has the highest gated coverage of the teleport exits; the codebook covers them raw "
                 "without context", "gated cov_r MoP 0.632; codebook raw 1.00, shuffle 1.0",
                 "reproduced when MoP's gated cov_r is the highest of the arms, the codebook's raw cov_r >= 0.9 and "
                 "its shuffle within [0.8, 1.25]")
-    gated = {arm: inputs.main(arm, TELEPORT, "cov_r", TELEPORT_KEY) for arm in ("dense", "m3", "var", "mdn", "mop")}
+    gated = {arm: evidence.main(arm, TELEPORT, "cov_r", TELEPORT_KEY) for arm in ("dense", "m3", "var", "mdn", "mop")}
     gated = {arm: s for arm, s in gated.items() if s.n}
-    raw = inputs.main("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
-    shuffle = inputs.main("codebook", TELEPORT, "shuffle", TELEPORT_KEY)
+    raw = evidence.main("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
+    shuffle = evidence.main("codebook", TELEPORT, "shuffle", TELEPORT_KEY)
     v.ours = ["gated cov_r: " + ("; ".join(f"{arm_label(a)} {fmt(s)}" for a, s in gated.items()) or "—"),
               f"codebook raw cov_r {fmt(raw)}, shuffle {fmt(shuffle)}"]
-    by_seed = inputs.seeds("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
-    codes = inputs.main("codebook", TELEPORT, "active_outputs")
+    by_seed = evidence.seeds("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
+    codes = evidence.main("codebook", TELEPORT, "active_outputs")
     if len(by_seed) and codes.n:
         v.evidence.append(f"codebook raw cov_r by seed: {', '.join(f'{x:.3f}' for x in by_seed)}; it proposes the same "
                           f"{codes.mean:g} successors (active_outputs) from every cell, so it covers an exit only "
@@ -247,29 +248,29 @@ def teleport_coverage(inputs: Inputs) -> Verdict:
     return v
 
 
-def ensemble_collapse(inputs: Inputs) -> Verdict:
+def ensemble_collapse(evidence: Evidence) -> Verdict:
     v = Verdict("(f) the independent ensemble collapses (no assignment, no enumeration)", "collapses like dense",
                 f"reproduced when the ensemble's plan_all is <= {COLLAPSE_MAX} on every maze it ran")
-    groups = inputs.selection.study("ablation_ensemble", "ensemble")
-    rows = {task: inputs.summary(group, task, "plan_all") for group in groups for task in group.tasks}
+    groups = evidence.selection.study("ablation_ensemble", "ensemble")
+    rows = {task: evidence.summary(group, task, "plan_all") for group in groups for task in group.tasks}
     v.ours = [f"ensemble plan_all: {listing(rows)}"]
     if not rows:
         v.settles = "preset reproduce, part (iii) (ensemble on medium-stitch, seeds 0-2)"
     else:
         v.verdict = "reproduced" if max(s.mean for s in rows.values()) <= COLLAPSE_MAX else "not reproduced"
-        heads = {task: inputs.summary(group, task, "active_outputs") for group in groups for task in group.tasks}
+        heads = {task: evidence.summary(group, task, "active_outputs") for group in groups for task in group.tasks}
         v.evidence.append(f"gated outputs per cell: {listing(heads)}")
     return v
 
 
-def execution(inputs: Inputs, episodes: pd.DataFrame | None = None) -> Verdict:
+def execution(evidence: Evidence) -> Verdict:
     v = Verdict("(g) executing MoP-JEPA's plans beats dense's", "success MoP 0.67 / 0.33 vs dense 0.27 / 0.13 "
                 "(medium / large)", "read as lift over the empty-graph floor: reproduced when MoP's mean lift "
                 "exceeds dense's on both medium- and large-stitch")
     lifts = {}
     for arm in ("dense", "mdn", "mop"):
         for task in (MEDIUM, LARGE):
-            success, floor, lift = (inputs.main(arm, task, m) for m in ("exec_success", "exec_floor", "exec_lift"))
+            success, floor, lift = (evidence.main(arm, task, m) for m in ("exec_success", "exec_floor", "exec_lift"))
             if lift.n:
                 lifts[(arm, task)] = lift
                 v.ours.append(f"{arm_label(arm)} {task_label(task)}: success {fmt(success)}, floor {fmt(floor)}, "
@@ -279,7 +280,8 @@ def execution(inputs: Inputs, episodes: pd.DataFrame | None = None) -> Verdict:
         return v
     wins = [lifts[("mop", t)].mean > lifts[("dense", t)].mean for t in (MEDIUM, LARGE)]
     v.verdict = "reproduced" if all(wins) else "not reproduced"
-    v.evidence += task_outcome_evidence(inputs, pd.DataFrame() if episodes is None else episodes)
+    episodes = evidence.episodes
+    v.evidence += task_outcome_evidence(evidence, pd.DataFrame() if episodes is None else episodes)
     return v
 
 
@@ -287,18 +289,18 @@ TASK_IDS = ("1", "2", "3", "4", "5")
 """The official evaluation tasks of a maze: exec_success, exec_floor and exec_replans are keyed by them."""
 
 
-def task_cells(inputs: Inputs, arm: str, task: str, metric: str) -> pd.DataFrame:
+def task_cells(evidence: Evidence, arm: str, task: str, metric: str) -> pd.DataFrame:
     """seed x task id -> the arm's per-task value of an execution metric (NaN where not measured)."""
-    return pd.DataFrame({tid: inputs.seeds(arm, task, metric, tid) for tid in TASK_IDS})
+    return pd.DataFrame({tid: evidence.seeds(arm, task, metric, tid) for tid in TASK_IDS})
 
 
-def task_outcome_evidence(inputs: Inputs, episodes: pd.DataFrame) -> list[str]:
+def task_outcome_evidence(evidence: Evidence, episodes: pd.DataFrame) -> list[str]:
     """Execution read per (seed, task) cell, the unit a success rate is made of: every episode of a task
     plans from the same cell to the same goal, so a graph planner's cell is (nearly) all solved or all failed."""
     lines = []
     for arm in ("mdn", "mop"):
         for task in (MEDIUM, LARGE):
-            success, floor = task_cells(inputs, arm, task, "exec_success"), task_cells(inputs, arm, task, "exec_floor")
+            success, floor = (task_cells(evidence, arm, task, metric) for metric in ("exec_success", "exec_floor"))
             both = success.notna() & floor.notna()
             cells = int(both.to_numpy().sum())
             if not cells:
@@ -310,7 +312,7 @@ def task_outcome_evidence(inputs: Inputs, episodes: pd.DataFrame) -> list[str]:
                     f"(seed, task) cells (success >= 0.5), the floor {int(floor_solved.to_numpy().sum())}; "
                     f"{int(solved.gt(floor_solved).to_numpy().sum())} solved where the floor fails, "
                     f"{int(losses.to_numpy().sum())} failed where the floor succeeds")
-            dropped = lost_episodes(inputs, episodes, arm, task, losses)["dropped_edges"]
+            dropped = lost_episodes(evidence, episodes, arm, task, losses)["dropped_edges"]
             if len(dropped):
                 line += f" (there a failed episode drops {dropped.mean():.1f} edges before the step limit ends it)"
             lines.append(f"{line}; {exact} of {cells} cells are all-or-nothing (success exactly 0 or 1)")
@@ -322,9 +324,10 @@ def task_outcome_evidence(inputs: Inputs, episodes: pd.DataFrame) -> list[str]:
     return lines
 
 
-def lost_episodes(inputs: Inputs, episodes: pd.DataFrame, arm: str, task: str, losses: pd.DataFrame) -> pd.DataFrame:
+def lost_episodes(evidence: Evidence, episodes: pd.DataFrame, arm: str, task: str,
+                  losses: pd.DataFrame) -> pd.DataFrame:
     """The arm's failed episodes in the (seed, task id) cells marked in `losses` (seed x task id)."""
-    group = inputs.selection.main.get(arm)
+    group = evidence.selection.main.get(arm)
     if group is None or episodes.empty:
         return pd.DataFrame(columns=["dropped_edges"])
     marked = losses.stack()
@@ -333,12 +336,12 @@ def lost_episodes(inputs: Inputs, episodes: pd.DataFrame, arm: str, task: str, l
     return rows[[(int(s), int(t)) in cells for s, t in zip(rows["seed"], rows["task_id"], strict=True)]]
 
 
-def threshold_insensitivity(inputs: Inputs) -> Verdict:
+def threshold_insensitivity(evidence: Evidence) -> Verdict:
     v = Verdict("(h) MoP-JEPA's gate is insensitive to its threshold", "gated cov_r 0.74 -> 0.40, precision ~0.92 "
                 "over t in [1/64, 1/4] (teleport-navigate)", "reproduced when MoP's precision varies by <= 0.10 "
                 "over the sweep and stays >= 0.80")
-    coverage = [inputs.main("mop", TELEPORT, "threshold_cov_r", f"teleport@{t:g}") for t in THRESHOLDS]
-    precision = [inputs.main("mop", TELEPORT, "threshold_precision", f"{t:g}") for t in THRESHOLDS]
+    coverage = [evidence.main("mop", TELEPORT, "threshold_cov_r", f"teleport@{t:g}") for t in THRESHOLDS]
+    precision = [evidence.main("mop", TELEPORT, "threshold_precision", f"{t:g}") for t in THRESHOLDS]
     if not all(s.n for s in precision):
         v.settles = "preset reproduce, part (i) (mop on teleport-navigate)"
         return v
@@ -349,13 +352,13 @@ def threshold_insensitivity(inputs: Inputs) -> Verdict:
     return v
 
 
-def hallucinated_routes(inputs: Inputs) -> Verdict:
+def hallucinated_routes(evidence: Evidence) -> Verdict:
     v = Verdict("(i) MDN's raw planning advantage is routes through non-existent edges", "MDN covers but routes "
                 "through non-existent edges", "reproduced when, on every maze, the fraction of MDN's raw-graph "
                 "routes without a real counterpart (plan_all_raw - realroute_raw) exceeds MoP's by > 0.05")
     gaps = {}
     for arm in ("mdn", "mop"):
-        plan, real = means(inputs, arm, "plan_all_raw"), means(inputs, arm, "realroute_raw")
+        plan, real = means(evidence, arm, "plan_all_raw"), means(evidence, arm, "realroute_raw")
         gaps[arm] = {task: plan[task].mean - real[task].mean for task in plan if task in real}
         v.ours.append(f"{arm_label(arm)} plan_all_raw - realroute_raw: "
                       + ("; ".join(f"{task_label(t)} {g:.3f}" for t, g in gaps[arm].items()) or "—"))
@@ -379,14 +382,12 @@ CLAIMS: tuple[tuple[Callable[..., Verdict], Needs], ...] = (
 )
 
 
-def verdicts(inputs: Inputs, curves: pd.DataFrame, pending: Sequence[MissingTrial] = (),
-             episodes: pd.DataFrame | None = None) -> list[Verdict]:
-    """Every claim's verdict; `pending` = the planned trials not complete (ExperimentResults.missing)."""
-    extra = {mop_plan_all: (curves,), execution: (episodes,)}
+def verdicts(evidence: Evidence) -> list[Verdict]:
+    """Every claim's verdict, provisional while a planned trial its rule reads is not complete."""
     found = []
     for claim, needs in CLAIMS:
-        v = claim(inputs, *extra.get(claim, ()))
-        waiting = [trial for trial in pending if needs.wants(trial)]
+        v = claim(evidence)
+        waiting = [trial for trial in evidence.missing if needs.wants(trial)]
         if waiting and v.verdict != "not yet run":
             v.verdict = f"provisionally {v.verdict}"
             v.settles = f"{len(waiting)} planned trials not complete: {waiting_listing(waiting)}"
