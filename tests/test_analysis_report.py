@@ -88,7 +88,8 @@ def test_a_claim_added_to_the_rules_is_on_the_claims_page(handmade, tmp_path, mo
         v.verdict = "reproduced" if precision.mean == 0.5 else "not reproduced"
         return v
 
-    monkeypatch.setattr(rules, "CLAIMS", (*rules.CLAIMS, (mop_precision, rules.Needs("main", ("mop",)))))  # step 2
+    needs = rules.Needs("main", ("mop",), ("precision",))
+    monkeypatch.setattr(rules, "CLAIMS", (*rules.CLAIMS, (mop_precision, needs)))  # step 2: listed with what it reads
     report = build_report(handmade, tmp_path / "report")
-    assert "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** |" in report.claims
-    assert "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** |" in report.page.read_text()
+    row = "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** | default"
+    assert row in report.claims and row in report.page.read_text()

@@ -43,8 +43,10 @@ def test_collapse_is_reproduced_only_with_every_arm_on_every_maze_below_the_boun
     assert verdict.verdict == "not reproduced"
     assert verdict.evidence[0] == "largest plan_all of the three arms: 0.310 (Var-JEPA, large-stitch)"
     partial = {key: value for key, value in low.items() if key[0] != "m3"}
-    verdict = claims.collapse(experiment(tmp_path / "c", partial))
-    assert verdict.verdict == "not yet run" and "part (ii)" in verdict.settles
+    verdict = claims.judge(*claims.CLAIMS[0], experiment(tmp_path / "c", partial))
+    # what settles it is derived from what the rule reads
+    assert verdict.verdict == "not yet run" and verdict.settles == (
+        "study main: dense (JEPA), M3-JEPA, Var-JEPA on medium-stitch, teleport-navigate, large-stitch")
 
 
 @pytest.mark.parametrize(("mdn", "expected"), [(0.10, "reproduced"), (0.40, "not reproduced")])
@@ -154,3 +156,44 @@ def test_the_coverage_verdict_says_which_parts_of_its_rule_hold(tmp_path):
     assert verdict.verdict == "not reproduced"
     assert verdict.evidence[-1] == ("which parts of the rule hold: MoP's gated cov_r is the highest: yes; the "
                                     "codebook's raw cov_r >= 0.9: no; its shuffle within [0.8, 1.25]: yes")
+
+
+def write_trials(root, trials) -> Evidence:
+    """trials: [(flat, studies, {metric: value})] written as real Parquet; the evidence read back."""
+    for flat, studies, metrics in trials:
+        cfg = TrialConfig.from_flat({"steps": 10, **flat})
+        lineage = Lineage(trial_id(cfg), "exp", "regenerated", "h", "c", tuple(studies)).columns(cfg)
+        rows = [{"metric": m, "key": "", "value": v} for m, v in metrics.items()]
+        write_trial_rows(root / "results", "metrics", rows, lineage)
+    results = load_experiment(root)
+    return Evidence(results.metrics, select(results.trials()), PaperTables.load(), curves=results.table("curves"))
+
+
+def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_path):
+    from mopjepa.analysis.claims.readings import judge_all
+
+    trials = []
+    for seed in (0, 1, 2):
+        for task in PAPER_TASKS:
+            # MoP: a sparse gated graph, a dense raw one (claim (b) turns on which graph plan_all reads)
+            trials.append(({"task": task, "arm": "mop", "seed": seed}, ["main"],
+                           {"plan_all": 0.30, "plan_all_raw": 0.95, "precision": 0.9, "precision_raw": 0.4}))
+            for arm in ("dense", "m3"):
+                trials.append(({"task": task, "arm": arm, "seed": seed}, ["main"], {"plan_all": 0.05}))
+            # Var collapses with 2 samples, not with its default 8 (claim (a) turns on S)
+            trials.append(({"task": task, "arm": "var", "seed": seed}, ["main"], {"plan_all": 0.20}))
+            trials.append(({"task": task, "arm": "var", "seed": seed, "num_samples": 2}, ["var_samples"],
+                           {"plan_all": 0.04}))
+    found = {v.claim[:3]: v for v in judge_all(write_trials(tmp_path, trials))}
+    collapse, searchable = found["(a)"], found["(b)"]
+    assert collapse.verdict == "not reproduced" and collapse.holds_under == ["S=2"]
+    assert [name for name, _, _ in collapse.under] == ["default", "paper_graphs", "step@2000", "step@4000",
+                                                       "step@10000", "S=2", "S=4", "context=step", "context=to_exit"]
+    under = {name: verdict for name, _, verdict in collapse.under}
+    assert under["S=4"] == "not yet run (needs study var_samples: var with num_samples = 4)"
+    assert under["step@2000"] == "not yet run (needs curves at step 2000 (eval_every))"
+    assert searchable.verdict == "not reproduced" and searchable.holds_under == ["paper_graphs"]
+    page = claims_page.claims_markdown(list(found.values()))
+    assert "| (a) dense, M3-JEPA and Var-JEPA collapse (Props. 1-2) | plan_all 0.02-0.09 | **not reproduced** | S=2 |" \
+        in page
+    assert "| (c) MoP-JEPA's realroute exceeds MDN's |" in page and "none (of 0 readings run)" in page

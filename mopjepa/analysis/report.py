@@ -20,7 +20,7 @@ import pandas as pd
 from mopjepa.analysis import selection
 from mopjepa.analysis.artefacts import ARTEFACTS, CsvTable
 from mopjepa.analysis.claims import page as claims_page
-from mopjepa.analysis.claims import verdicts
+from mopjepa.analysis.claims.readings import judge_all
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence, gather, load_geometry
 from mopjepa.analysis.load import ExperimentResults
 from mopjepa.analysis.paper import PaperTables
@@ -66,7 +66,7 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
                 report.figures.append(item)
     out.mkdir(parents=True, exist_ok=True)
     summary_frame(evidence).to_csv(out / "tables" / "summary_long.csv", index=False)
-    report.claims = claims_page.claims_markdown(verdicts(evidence))
+    report.claims = claims_page.claims_markdown(judge_all(evidence))
     (out / "claims.md").write_text(f"# The paper's claims: experiment `{experiment.name}`\n\n" + report.claims)
     report.page.write_text(page_markdown(report, evidence.selection))
     (out / "report.html").write_text(page_html(report, evidence.selection))

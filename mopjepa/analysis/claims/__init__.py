@@ -1,5 +1,6 @@
-"""The paper's claims: each a rule over the evidence with a verdict (`rules`), and the pages that show them (`page`:
-claims.md, the README's verdict block, docs/reproduction.md)."""
+"""The paper's claims: each a rule over the evidence with a verdict (`rules`), judged again under every reading
+of the record (`readings`), and the pages that show them (`page`: claims.md, the README's verdict block,
+docs/reproduction.md)."""
 
 from mopjepa.analysis.claims.rules import CLAIMS, Verdict, verdicts
 

@@ -1,5 +1,5 @@
 """The claims as pages: the verdict table and each claim's numbers (claims.md), the README's verdict
-block between its markers, and docs/reproduction.md, all written from `claims.verdicts`."""
+block between its markers, and docs/reproduction.md, all written from `claims.readings.judge_all`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,29 @@ from mopjepa.analysis.claims.rules import Verdict
 
 
 def claims_markdown(found: list[Verdict]) -> str:
-    """The verdict table, then each claim's numbers, rule and evidence."""
-    lines = ["| claim | paper | verdict |", "|---|---|---|"]
-    lines += [f"| {v.claim} | {v.paper} | **{v.verdict}** |" for v in found]
+    """The verdict table (the default reading's verdict and the readings each claim holds under), then each
+    claim's numbers, rule, evidence and its verdict under every reading that applies."""
+    readings = any(v.under for v in found)
+    lines = ["| claim | paper | verdict |" + (" holds under |" if readings else ""),
+             "|---|---|---|" + ("---|" if readings else "")]
+    lines += [f"| {v.claim} | {v.paper} | **{v.verdict}** |" + (f" {holds_under(v)} |" if readings else "")
+              for v in found]
     for v in found:
         lines += ["", f"### {v.claim}", "", f"- paper: {v.paper}", f"- rule: {v.rule}"]
         lines += [f"- ours: {line}" for line in v.ours] or ["- ours: —"]
         lines += [f"- evidence: {line}" for line in v.evidence]
         lines.append(f"- verdict: **{v.verdict}**" + (f" (settled by: {v.settles})" if v.settles else ""))
+        if v.under:
+            lines += ["", f"Under every reading that applies (docs/protocol.md#10-readings); holds under: "
+                          f"{holds_under(v)}.", "", "| reading | ours | verdict |", "|---|---|---|"]
+            lines += [f"| {name} | {ours} | {verdict} |" for name, ours, verdict in v.under]
     return "\n".join(lines) + "\n"
+
+
+def holds_under(verdict: Verdict) -> str:
+    """'default, paper_graphs', or 'none (of N readings run)'."""
+    run = [name for name, _, text in verdict.under if not text.startswith("not yet run")]
+    return ", ".join(verdict.holds_under) or f"none (of {len(run)} reading{'s' * (len(run) != 1)} run)"
 
 
 def verdict_table(claims: str) -> str:

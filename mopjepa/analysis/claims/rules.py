@@ -26,7 +26,19 @@ from mopjepa.config.components import ExecuteConfig
 from mopjepa.data.names import LARGE, MEDIUM, TELEPORT
 
 COLLAPSE_MAX = 0.10
-"""A single-output arm has collapsed when its plan_all is at most this on a maze (the paper: 0.02-0.09)."""
+"""(a), (f): a single-output arm has collapsed when its plan_all is at most this on a maze (the paper: 0.02-0.09)."""
+IMPRECISE_MAX = 0.30
+"""(d): MDN's edges are imprecise when its highest maze mean precision is at most this (the paper: 0.14-0.21)."""
+CODEBOOK_RAW_MIN = 0.9
+"""(e): the codebook covers the teleport exits raw when its raw cov_r is at least this (the paper: 1.00)."""
+SHUFFLE_FLAT = (0.8, 1.25)
+"""(e): the codebook ignores the context when its shuffle ratio lies in this range (the paper: 1.0)."""
+PRECISION_SPREAD_MAX = 0.10
+"""(h): MoP's precision is insensitive to the gate when it varies by at most this over the sweep ..."""
+PRECISION_MIN = 0.80
+"""(h): ... and stays at least this (the paper: ~0.92)."""
+UNREAL_LEAD_MIN = 0.05
+"""(i): MDN's raw routes without a real counterpart exceed MoP's by more than this on every maze."""
 THRESHOLDS = (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)
 
 
@@ -40,6 +52,14 @@ class Verdict:
     evidence: list[str] = field(default_factory=list)
     settles: str = ""
     """The trials that would settle a claim not yet run."""
+    under: list[tuple[str, str, str]] = field(default_factory=list)
+    """(reading, our numbers, verdict) under every reading that applies (mopjepa.analysis.claims.readings)."""
+
+    @property
+    def holds_under(self) -> list[str]:
+        """The readings under which the claim is reproduced (provisionally or not)."""
+        return [name for name, _, verdict in self.under if verdict.endswith("reproduced")
+                and not verdict.endswith("not reproduced")]
 
 
 @dataclass(frozen=True)
@@ -48,9 +68,17 @@ class Needs:
 
     study: str
     arms: tuple[str, ...]
+    reads: tuple[str, ...]
+    """The metrics its rule reads (a reading that changes none of them leaves the claim as it is)."""
     tasks: tuple[str, ...] = PAPER_TASKS
     executing: bool = False
     """Only the trials that execute plans (episodes_per_task > 0)."""
+
+    def describe(self) -> str:
+        """The trials that settle the claim, e.g. 'study main: MDN, MoP-JEPA on medium-stitch, teleport-navigate'."""
+        trials = f"study {self.study}: {', '.join(arm_label(a) for a in self.arms)} on "
+        trials += ", ".join(task_label(t) for t in self.tasks)
+        return trials + (" (the trials that execute)" if self.executing else "")
 
     def wants(self, trial: MissingTrial) -> bool:
         flat = trial.flat
@@ -79,8 +107,6 @@ def collapse(evidence: Evidence) -> Verdict:
     measured = {arm: means(evidence, arm, "plan_all") for arm in ("dense", "m3", "var")}
     v.ours = [f"{arm_label(arm)}: {listing(s)}" for arm, s in measured.items()]
     complete = all(len(s) == 3 for s in measured.values())
-    if not complete:
-        v.settles = "preset reproduce, part (i) (dense) and part (ii) (m3, var), all three mazes"
     if any(measured.values()):
         worst, arm, task = max((s.mean, arm, task) for arm, m in measured.items() for task, s in m.items())
         v.verdict = ("reproduced" if worst <= COLLAPSE_MAX else "not reproduced") if complete else v.verdict
@@ -98,8 +124,6 @@ def mop_plan_all(evidence: Evidence) -> Verdict:
                 f"reproduced when MoP's best maze mean plan_all is >= {target:.3f} (the paper's mean - 1 std)")
     measured = means(evidence, "mop", "plan_all")
     v.ours = [f"MoP-JEPA: {listing(measured)}"]
-    if len(measured) < 3:
-        v.settles = "preset reproduce, part (i) (mop on all three mazes)"
     if measured:
         best = max(s.mean for s in measured.values())
         v.verdict = ("reproduced" if best >= target else "not reproduced") if len(measured) == 3 else v.verdict
@@ -171,9 +195,7 @@ def realroute_lead(evidence: Evidence) -> Verdict:
                           f"MoP - MDN {difference.cell()}")
             if metric == "realroute" and task in (MEDIUM, TELEPORT):
                 settled.append(difference)
-    if len(settled) < 2 or any(d.n < 2 for d in settled):
-        v.settles = "preset reproduce, part (i) (mdn and mop, seeds 0-4, medium-stitch and teleport-navigate)"
-    else:
+    if len(settled) == 2 and all(d.n >= 2 for d in settled):
         v.verdict = "reproduced" if all(d.low > 0 for d in settled) else "not reproduced"
     against = [paper_beside(evidence, arm, "3", "realroute") for arm in ("mop", "mdn")]
     if all(against):
@@ -190,14 +212,12 @@ def realroute_lead(evidence: Evidence) -> Verdict:
 
 def precision_gap(evidence: Evidence) -> Verdict:
     v = Verdict("(d) MDN proposes imprecise edges, MoP-JEPA precise ones", "precision MDN 0.14-0.21, MoP 0.42-0.56",
-                "reproduced when MDN's highest maze mean precision is <= 0.30 and below MoP's lowest")
+                f"reproduced when MDN's highest maze mean precision is <= {IMPRECISE_MAX} and below MoP's lowest")
     mdn, mop = means(evidence, "mdn", "precision"), means(evidence, "mop", "precision")
     v.ours = [f"MDN: {listing(mdn)}", f"MoP-JEPA: {listing(mop)}"]
-    if len(mdn) < 3 or len(mop) < 3:
-        v.settles = "preset reproduce, part (i) (mdn and mop on all three mazes)"
-    elif mdn and mop:
+    if len(mdn) == 3 and len(mop) == 3:
         worst_mdn, best = max(s.mean for s in mdn.values()), min(s.mean for s in mop.values())
-        v.verdict = "reproduced" if worst_mdn <= 0.30 and worst_mdn < best else "not reproduced"
+        v.verdict = "reproduced" if worst_mdn <= IMPRECISE_MAX and worst_mdn < best else "not reproduced"
     raw = {arm: means(evidence, arm, "precision_raw") for arm in ("mdn", "mop")}
     if all(raw.values()):
         v.evidence.append(f"ungated (raw graph) precision: MDN {listing(raw['mdn'])}; MoP-JEPA {listing(raw['mop'])}")
@@ -220,8 +240,8 @@ def softness_evidence(evidence: Evidence) -> list[str]:
 def teleport_coverage(evidence: Evidence) -> Verdict:
     v = Verdict("(e) MoP-JEPA has the highest gated coverage of the teleport exits; the codebook covers them raw "
                 "without context", "gated cov_r MoP 0.632; codebook raw 1.00, shuffle 1.0",
-                "reproduced when MoP's gated cov_r is the highest of the arms, the codebook's raw cov_r >= 0.9 and "
-                "its shuffle within [0.8, 1.25]")
+                f"reproduced when MoP's gated cov_r is the highest of the arms, the codebook's raw cov_r >= "
+                f"{CODEBOOK_RAW_MIN} and its shuffle within [{SHUFFLE_FLAT[0]}, {SHUFFLE_FLAT[1]}]")
     gated = {arm: evidence.main(arm, TELEPORT, "cov_r", TELEPORT_KEY) for arm in ("dense", "m3", "var", "mdn", "mop")}
     gated = {arm: s for arm, s in gated.items() if s.n}
     raw = evidence.main("codebook", TELEPORT, "cov_r_raw", TELEPORT_KEY)
@@ -236,12 +256,12 @@ def teleport_coverage(evidence: Evidence) -> Verdict:
                           "where one of its codes sits on it; its shuffle ratio is undefined (0 / 0) where it "
                           "covers none")
     if "mop" not in gated or len(gated) < 5 or not raw.n:
-        v.settles = "preset reproduce, parts (i) and (ii) on teleport-navigate"
         return v
     best = max(gated, key=lambda arm: gated[arm].mean)
     parts = {"MoP's gated cov_r is the highest": gated[best].mean == gated["mop"].mean,
-             "the codebook's raw cov_r >= 0.9": raw.mean >= 0.9,
-             "its shuffle within [0.8, 1.25]": 0.8 <= shuffle.mean <= 1.25}
+             f"the codebook's raw cov_r >= {CODEBOOK_RAW_MIN}": raw.mean >= CODEBOOK_RAW_MIN,
+             f"its shuffle within [{SHUFFLE_FLAT[0]}, {SHUFFLE_FLAT[1]}]":
+                 SHUFFLE_FLAT[0] <= shuffle.mean <= SHUFFLE_FLAT[1]}
     v.evidence.append("which parts of the rule hold: " + "; ".join(f"{part}: {'yes' if held else 'no'}"
                                                                    for part, held in parts.items()))
     v.verdict = "reproduced" if all(parts.values()) else "not reproduced"
@@ -254,9 +274,7 @@ def ensemble_collapse(evidence: Evidence) -> Verdict:
     groups = evidence.selection.study("ablation_ensemble", "ensemble")
     rows = {task: evidence.summary(group, task, "plan_all") for group in groups for task in group.tasks}
     v.ours = [f"ensemble plan_all: {listing(rows)}"]
-    if not rows:
-        v.settles = "preset reproduce, part (iii) (ensemble on medium-stitch, seeds 0-2)"
-    else:
+    if rows:
         v.verdict = "reproduced" if max(s.mean for s in rows.values()) <= COLLAPSE_MAX else "not reproduced"
         heads = {task: evidence.summary(group, task, "active_outputs") for group in groups for task in group.tasks}
         v.evidence.append(f"gated outputs per cell: {listing(heads)}")
@@ -276,7 +294,6 @@ def execution(evidence: Evidence) -> Verdict:
                 v.ours.append(f"{arm_label(arm)} {task_label(task)}: success {fmt(success)}, floor {fmt(floor)}, "
                               f"lift {fmt(lift)}")
     if not all((arm, task) in lifts for arm in ("dense", "mop") for task in (MEDIUM, LARGE)):
-        v.settles = "preset reproduce, part (i) (execution on medium- and large-stitch, seeds 0-2)"
         return v
     wins = [lifts[("mop", t)].mean > lifts[("dense", t)].mean for t in (MEDIUM, LARGE)]
     v.verdict = "reproduced" if all(wins) else "not reproduced"
@@ -319,9 +336,17 @@ def task_outcome_evidence(evidence: Evidence, episodes: pd.DataFrame) -> list[st
     if lines:
         lines.append("a success rate therefore moves in steps of 1 / (seeds x 5 tasks) and its sample is those cells, "
                      "not the episodes; an edge is dropped after a stall of stall_steps = "
-                     f"{ExecuteConfig.stall_steps} steps on it, so each dropped edge cost at least that much of "
+                     f"{stall_steps(evidence)} steps on it, so each dropped edge cost at least that much of "
                      "the episode")
     return lines
+
+
+def stall_steps(evidence: Evidence) -> str:
+    """The stall_steps of the main configurations' executing trials, as they ran ('60', or '30, 60')."""
+    ids = {t for group in evidence.selection.main.values() for t in group.trial_ids}
+    rows = evidence.metrics[evidence.metrics["trial_id"].isin(ids) & (evidence.metrics["metric"] == "exec_success")]
+    values = sorted({int(v) for v in rows.get("stall_steps", pd.Series(dtype=float)).dropna()})
+    return ", ".join(map(str, values)) or str(ExecuteConfig.stall_steps)
 
 
 def lost_episodes(evidence: Evidence, episodes: pd.DataFrame, arm: str, task: str,
@@ -338,24 +363,25 @@ def lost_episodes(evidence: Evidence, episodes: pd.DataFrame, arm: str, task: st
 
 def threshold_insensitivity(evidence: Evidence) -> Verdict:
     v = Verdict("(h) MoP-JEPA's gate is insensitive to its threshold", "gated cov_r 0.74 -> 0.40, precision ~0.92 "
-                "over t in [1/64, 1/4] (teleport-navigate)", "reproduced when MoP's precision varies by <= 0.10 "
-                "over the sweep and stays >= 0.80")
+                "over t in [1/64, 1/4] (teleport-navigate)", f"reproduced when MoP's precision varies by <= "
+                f"{PRECISION_SPREAD_MAX} over the sweep and stays >= {PRECISION_MIN}")
     coverage = [evidence.main("mop", TELEPORT, "threshold_cov_r", f"teleport@{t:g}") for t in THRESHOLDS]
     precision = [evidence.main("mop", TELEPORT, "threshold_precision", f"{t:g}") for t in THRESHOLDS]
     if not all(s.n for s in precision):
-        v.settles = "preset reproduce, part (i) (mop on teleport-navigate)"
         return v
     v.ours = [f"gated cov_r over t = 1/64 .. 1/4: {' -> '.join(f'{s.mean:.3f}' for s in coverage)} (n={coverage[0].n})",
               f"precision: {' -> '.join(f'{s.mean:.3f}' for s in precision)}"]
     values = np.array([s.mean for s in precision])
-    v.verdict = "reproduced" if values.max() - values.min() <= 0.10 and values.min() >= 0.80 else "not reproduced"
+    held = values.max() - values.min() <= PRECISION_SPREAD_MAX and values.min() >= PRECISION_MIN
+    v.verdict = "reproduced" if held else "not reproduced"
     return v
 
 
 def hallucinated_routes(evidence: Evidence) -> Verdict:
     v = Verdict("(i) MDN's raw planning advantage is routes through non-existent edges", "MDN covers but routes "
                 "through non-existent edges", "reproduced when, on every maze, the fraction of MDN's raw-graph "
-                "routes without a real counterpart (plan_all_raw - realroute_raw) exceeds MoP's by > 0.05")
+                "routes without a real counterpart (plan_all_raw - realroute_raw) exceeds MoP's by > "
+                f"{UNREAL_LEAD_MIN}")
     gaps = {}
     for arm in ("mdn", "mop"):
         plan, real = means(evidence, arm, "plan_all_raw"), means(evidence, arm, "realroute_raw")
@@ -363,36 +389,42 @@ def hallucinated_routes(evidence: Evidence) -> Verdict:
         v.ours.append(f"{arm_label(arm)} plan_all_raw - realroute_raw: "
                       + ("; ".join(f"{task_label(t)} {g:.3f}" for t, g in gaps[arm].items()) or "—"))
     if len(gaps["mdn"]) < 3 or len(gaps["mop"]) < 3:
-        v.settles = "preset reproduce, part (i) (mdn and mop on all three mazes)"
         return v
-    v.verdict = "reproduced" if all(gaps["mdn"][t] - gaps["mop"][t] > 0.05 for t in PAPER_TASKS) else "not reproduced"
+    lead = all(gaps["mdn"][t] - gaps["mop"][t] > UNREAL_LEAD_MIN for t in PAPER_TASKS)
+    v.verdict = "reproduced" if lead else "not reproduced"
     return v
 
 
-CLAIMS: tuple[tuple[Callable[..., Verdict], Needs], ...] = (
-    (collapse, Needs("main", ("dense", "m3", "var"))),
-    (mop_plan_all, Needs("main", ("mop",))),
-    (realroute_lead, Needs("main", ("mdn", "mop"), (MEDIUM, TELEPORT))),
-    (precision_gap, Needs("main", ("mdn", "mop"))),
-    (teleport_coverage, Needs("main", ("dense", "m3", "var", "mdn", "mop", "codebook"), (TELEPORT,))),
-    (ensemble_collapse, Needs("ablation_ensemble", ("ensemble",))),
-    (execution, Needs("main", ("dense", "mop"), (MEDIUM, LARGE), executing=True)),
-    (threshold_insensitivity, Needs("main", ("mop",), (TELEPORT,))),
-    (hallucinated_routes, Needs("main", ("mdn", "mop"))),
+CLAIMS: tuple[tuple[Callable[[Evidence], Verdict], Needs], ...] = (
+    (collapse, Needs("main", ("dense", "m3", "var"), ("plan_all",))),
+    (mop_plan_all, Needs("main", ("mop",), ("plan_all",))),
+    (realroute_lead, Needs("main", ("mdn", "mop"), ("realroute",), (MEDIUM, TELEPORT))),
+    (precision_gap, Needs("main", ("mdn", "mop"), ("precision",))),
+    (teleport_coverage, Needs("main", ("dense", "m3", "var", "mdn", "mop", "codebook"),
+                              ("cov_r", "cov_r_raw", "shuffle"), (TELEPORT,))),
+    (ensemble_collapse, Needs("ablation_ensemble", ("ensemble",), ("plan_all",))),
+    (execution, Needs("main", ("dense", "mop"), ("exec_lift",), (MEDIUM, LARGE), executing=True)),
+    (threshold_insensitivity, Needs("main", ("mop",), ("threshold_precision",), (TELEPORT,))),
+    (hallucinated_routes, Needs("main", ("mdn", "mop"), ("plan_all_raw", "realroute_raw"))),
 )
 
 
 def verdicts(evidence: Evidence) -> list[Verdict]:
     """Every claim's verdict, provisional while a planned trial its rule reads is not complete."""
-    found = []
-    for claim, needs in CLAIMS:
-        v = claim(evidence)
-        waiting = [trial for trial in evidence.missing if needs.wants(trial)]
-        if waiting and v.verdict != "not yet run":
-            v.verdict = f"provisionally {v.verdict}"
-            v.settles = f"{len(waiting)} planned trials not complete: {waiting_listing(waiting)}"
-        found.append(v)
-    return found
+    return [judge(claim, needs, evidence) for claim, needs in CLAIMS]
+
+
+def judge(claim: Callable[[Evidence], Verdict], needs: Needs, evidence: Evidence) -> Verdict:
+    """One claim's verdict: its rule on the evidence; provisional while a trial it reads is planned and not
+    complete; 'not yet run' naming the trials that settle it."""
+    v = claim(evidence)
+    waiting = [trial for trial in evidence.missing if needs.wants(trial)]
+    if v.verdict == "not yet run":
+        v.settles = needs.describe()
+    elif waiting:
+        v.verdict = f"provisionally {v.verdict}"
+        v.settles = f"{len(waiting)} planned trials not complete: {waiting_listing(waiting)}"
+    return v
 
 
 def waiting_listing(trials: Sequence[MissingTrial]) -> str:
