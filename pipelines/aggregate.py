@@ -17,14 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mopjepa.analysis.claims.page import check_summary_markers, reproduction_page, with_summary  # noqa: E402
-from mopjepa.analysis.paper import PaperTables  # noqa: E402
-from mopjepa.analysis.report import Report, build_report  # noqa: E402
-from mopjepa.results import MISSING, PARTIAL, UNREADABLE  # noqa: E402
-from pipelines.common import output_directory, read_manifest  # noqa: E402
+from mopjepa.analysis.claims.page import check_summary_markers, reproduction_page, with_summary
+from mopjepa.analysis.paper import PaperTables
+from mopjepa.analysis.report import Report, build_report
+from mopjepa.results import MISSING, PARTIAL, UNREADABLE
+from pipelines.common import output_directory, read_manifest
 
 
 def tracking_uri_for(experiment_dir: Path, explicit: str | None) -> str | None:

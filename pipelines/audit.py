@@ -24,22 +24,19 @@ import re
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mopjepa.audit import ModelOutputError, audit  # noqa: E402
-from mopjepa.config import (  # noqa: E402
+from mopjepa.audit import ModelOutputError, audit
+from mopjepa.config import (
     PREDICTOR_CONFIGS,
     ConfigError,
     DataConfig,
     GraphConfig,
     TrainConfig,
 )
-from mopjepa.config.checks import seed_int  # noqa: E402
-from mopjepa.data import DataError, load_task_data  # noqa: E402
-from mopjepa.results import Lineage, write_trial_tables  # noqa: E402
-from mopjepa.seeding import torch_threads  # noqa: E402
-from pipelines.common import (  # noqa: E402
+from mopjepa.config.checks import seed_int
+from mopjepa.data import DataError, load_task_data
+from mopjepa.results import Lineage, write_trial_tables
+from mopjepa.seeding import torch_threads
+from pipelines.common import (
     DEFAULT_DATASET_DIR,
     Once,
     git_commit,

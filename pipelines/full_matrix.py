@@ -23,28 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if __package__ in (None, ""):
-    sys.path.insert(0, str(REPO))
-
-from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
-from mopjepa.data import DataError, prepare_data  # noqa: E402
-from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id  # noqa: E402
-from pipelines.common import (  # noqa: E402
+from mopjepa.config import ConfigError, TrialConfig
+from mopjepa.data import DataError, prepare_data
+from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id
+from pipelines.common import (
     DEFAULT_DATASET_DIR,
     ManifestError,
     Once,
     environment,
     git_commit,
     output_directory,
+    parse_config_overrides,
     read_manifest,
     tqdm_progress,
 )
-from pipelines.locks import LockHeld, describe_holder, experiment_lock  # noqa: E402
-from pipelines.matrix_trial import MatrixContext  # noqa: E402
-from pipelines.stopping import Interrupted, StopSignals  # noqa: E402
-from pipelines.tracking import StoreError, Tracker, default_tracking_uri, prepare_store, sqlite_path  # noqa: E402
-from tune_spaces import PRESETS, merge_trials, preset_trials  # noqa: E402
+from pipelines.locks import LockHeld, describe_holder, experiment_lock
+from pipelines.matrix_trial import MatrixContext
+from pipelines.stopping import Interrupted, StopSignals
+from pipelines.tracking import StoreError, Tracker, default_tracking_uri, prepare_store, sqlite_path
+from tune_spaces import PRESETS, merge_trials, preset_trials
 
 DEFAULT_STORAGE = "~/mopjepa_results"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
@@ -85,14 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="start a fresh local Ray with this many CPUs instead of joining a running cluster",
     )
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key in every trial (e.g. --set steps=500)",
-    )
-    args = parser.parse_args(argv)
+    parser.epilog = ("Any other --key value overrides that config key in every trial (e.g. --steps 500), as in "
+                     "run_trial.py and audit.py.")
+    args, args.overrides = parser.parse_known_args(argv)
     if not 0 <= args.gpus_per_trial <= 1:
         parser.error(f"--gpus-per-trial = {args.gpus_per_trial} is not allowed: must be in [0, 1] "
                      "(a trial trains on one device; a fraction shares one GPU between trials)")
@@ -100,7 +92,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def planned_trials(args: argparse.Namespace) -> list[dict]:
-    from mopjepa.config import coerce
     from mopjepa.config.checks import check
 
     runtime = {
@@ -108,27 +99,20 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
         "download": not args.no_download,
         "execute_workers": args.execute_workers,
     }
-    for item in args.set:
-        key, equals, _ = item.partition("=")
-        if not equals or not key:
-            raise ConfigError(f"--set {item!r} is not KEY=VALUE (e.g. --set steps=500)")
-        if key in runtime:
-            raise ConfigError(f"--set {key}=... is not allowed: {key} is set by its own option "
-                              f"(--{key.replace('_', '-')}, --no-download, --execute-workers)")
+    overrides = parse_config_overrides(None, args.overrides)
+    if clash := sorted(overrides.keys() & runtime.keys()):
+        raise ConfigError(f"--{clash[0]} is not allowed as a config override: {clash[0]} is set by its own option "
+                          "(--dataset-dir, --no-download, --execute-workers)")
     trials = []
     for entry in _source_trials(args):
         flat, studies = split_studies(entry)
-        overrides = {}
-        for item in args.set:
-            key, _, value = item.partition("=")
-            overrides[key] = coerce(flat["arm"], key, value)
         trial = {**flat, **overrides, **runtime}
         if args.gpus_per_trial <= 0 and trial.get("device", "auto") != "cpu":
             # Ray leaves CUDA_VISIBLE_DEVICES alone for a trial without GPUs: 'auto' would find the node's.
             check(trial.get("device", "auto") == "auto", "device", trial.get("device"), "'auto' or 'cpu' "
                   "without --gpus-per-trial (a trial on cuda needs a GPU of its own)")
             trial["device"] = "cpu"
-        # Every trial valid (e.g. --set steps=-1, a misspelt task) before anything is written.
+        # Every trial valid (e.g. --steps -1, a misspelt task) before anything is written.
         check_dataset(TrialConfig.from_flat(trial))
         trials.append({**trial, STUDIES_KEY: list(studies)})
     return trials

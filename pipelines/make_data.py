@@ -10,11 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mopjepa.data import DataError, build_cell_data, load_task_data  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR, Once, interrupted, tqdm_progress  # noqa: E402
+from mopjepa.data import DataError, build_cell_data, load_task_data
+from pipelines.common import DEFAULT_DATASET_DIR, Once, interrupted, tqdm_progress
 
 
 def main(argv: list[str] | None = None) -> int:

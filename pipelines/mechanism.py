@@ -17,15 +17,12 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig  # noqa: E402
-from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables  # noqa: E402
-from pipelines.common import git_commit, parse_config_overrides, with_environment  # noqa: E402
-from tune_spaces import mechanism as sweep  # noqa: E402
+from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig
+from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables
+from pipelines.common import git_commit, parse_config_overrides, with_environment
+from tune_spaces import mechanism as sweep
 
 
 def mechanism_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ...] = ()) -> tuple[dict, dict]:

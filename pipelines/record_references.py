@@ -28,29 +28,25 @@ import argparse
 import json
 import multiprocessing
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mopjepa.analysis.load import ExperimentResults, load_experiment  # noqa: E402
-from mopjepa.analysis.references import REFERENCES_FILE  # noqa: E402
-from mopjepa.config import TrialConfig  # noqa: E402
-from mopjepa.config.identity import current_flat  # noqa: E402
-from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data  # noqa: E402
-from mopjepa.evaluate import Truth  # noqa: E402
-from mopjepa.evaluate.report import route_rows  # noqa: E402
-from mopjepa.evaluate.routes import realroute_ceiling  # noqa: E402
-from mopjepa.execute import floor_key, reference_adjacency, reference_successes, serial_map  # noqa: E402
-from mopjepa.execute.floor import execute_fields  # noqa: E402
-from mopjepa.execute.references import adjacency_digest, reference_key  # noqa: E402
-from mopjepa.graph.types import ProposedGraph  # noqa: E402
-from mopjepa.seeding import numpy_rng  # noqa: E402
-from pipelines.common import DEFAULT_DATASET_DIR  # noqa: E402
+from mopjepa.analysis.load import ExperimentResults, load_experiment
+from mopjepa.analysis.references import REFERENCES_FILE
+from mopjepa.config import TrialConfig
+from mopjepa.config.identity import current_flat
+from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data
+from mopjepa.evaluate import Truth
+from mopjepa.evaluate.report import route_rows
+from mopjepa.evaluate.routes import realroute_ceiling
+from mopjepa.execute import floor_key, reference_adjacency, reference_successes, serial_map
+from mopjepa.execute.floor import execute_fields
+from mopjepa.execute.references import adjacency_digest, reference_key
+from mopjepa.graph.types import ProposedGraph
+from mopjepa.seeding import numpy_rng
+from pipelines.common import DEFAULT_DATASET_DIR
 
 GRAPH_SUFFIX = {"gated": "", "raw": "_raw"}
 """The edges table's graph -> the suffix of its route metrics (mopjepa.evaluate.report.route_rows)."""

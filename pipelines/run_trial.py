@@ -15,15 +15,12 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mopjepa.config import ConfigError, TrialConfig  # noqa: E402
-from mopjepa.data import DataError, prepare_data  # noqa: E402
-from mopjepa.experiment import TrialHooks, run  # noqa: E402
-from mopjepa.model.device import resolve_device  # noqa: E402
-from mopjepa.results import Lineage, trial_id, write_trial_tables  # noqa: E402
-from pipelines.common import (  # noqa: E402
+from mopjepa.config import ConfigError, TrialConfig
+from mopjepa.data import DataError, prepare_data
+from mopjepa.experiment import TrialHooks, run
+from mopjepa.model.device import resolve_device
+from mopjepa.results import Lineage, trial_id, write_trial_tables
+from pipelines.common import (
     DEFAULT_DATASET_DIR,
     Once,
     git_commit,

@@ -226,7 +226,8 @@ def test_gpus_per_trial_is_a_gpu_share_of_the_trials_own_bundle_only():
 def _matrix_args(gpus: float, *sets: str) -> Namespace:
     from pipelines.full_matrix import parse_args
 
-    return parse_args(["--preset", "smoke", "--gpus-per-trial", str(gpus), "--set", *sets])
+    overrides = [part for item in sets for part in (f"--{item.partition('=')[0]}", item.partition("=")[2])]
+    return parse_args(["--preset", "smoke", "--gpus-per-trial", str(gpus), *overrides])
 
 
 def test_the_matrix_pins_auto_to_cpu_without_gpus_and_leaves_it_to_the_trial_with_them():

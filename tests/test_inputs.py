@@ -1,7 +1,7 @@
 """Bad input gets a one-line message naming what is wrong (issue 14, item 7), and files keep the umask.
 
 Each test runs the real entry point (or the real loader) on the bad input: an option spelled with an
-underscore, --set steps=-1, data whose trajectories never end, observations outside the maze, an
+underscore, --steps -1, data whose trajectories never end, observations outside the maze, an
 audit name that is a path, a model whose latents cannot be normalized.
 """
 
@@ -45,12 +45,13 @@ def test_dataset_dir_with_an_underscore_is_the_same_option(tmp_path):
     assert str(tmp_path) in _one_line_error(done)
 
 
-def test_matrix_set_of_an_invalid_value_or_a_runtime_key_is_one_line(tmp_path):
-    line = _one_line_error(_cli("full_matrix.py", "--preset", "smoke", "--storage", str(tmp_path), "--set", "steps=-1"))
+def test_a_matrix_override_of_an_invalid_value_or_a_runtime_key_is_one_line(tmp_path):
+    line = _one_line_error(_cli("full_matrix.py", "--preset", "smoke", "--storage", str(tmp_path), "--steps", "-1"))
     assert line.startswith("error: config field 'steps' = -1")
     line = _one_line_error(_cli("full_matrix.py", "--preset", "smoke", "--storage", str(tmp_path),
-                                "--set", f"dataset_dir={tmp_path}"))
-    assert "dataset_dir is set by its own option" in line
+                                "--download", "true"))
+    assert line == ("error: --download is not allowed as a config override: download is set by its own option "
+                    "(--dataset-dir, --no-download, --execute-workers)")
     assert not (tmp_path / "smoke").exists()  # nothing was started
 
 

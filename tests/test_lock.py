@@ -15,7 +15,7 @@ import pytest
 from pipelines.locks import LockHeld, experiment_lock
 
 REPO = Path(__file__).resolve().parents[1]
-HOLD = ("import sys, time; sys.path.insert(0, {repo!r}); from pipelines.locks import experiment_lock\n"
+HOLD = ("import time; from pipelines.locks import experiment_lock\n"
         "with experiment_lock({path!r}, 'holder'):\n    print('held', flush=True); time.sleep(600)")
 
 

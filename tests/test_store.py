@@ -23,7 +23,7 @@ from mlflow.tracking import MlflowClient
 from pipelines.tracking import StoreError, Tracker, default_tracking_uri, prepare_store
 
 REPO = Path(__file__).resolve().parents[1]
-OPEN = ("import sys; sys.path.insert(0, {repo!r}); from pipelines.tracking import Tracker; "
+OPEN = ("from pipelines.tracking import Tracker; "
         "print(Tracker({uri!r}, 'exp').ensure_experiment(), flush=True)")
 
 

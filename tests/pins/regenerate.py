@@ -26,12 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.conftest import make_small_datasets, small_cell_data  # noqa: E402
-from tests.pins import compute  # noqa: E402
+from tests.conftest import make_small_datasets, small_cell_data
+from tests.pins import compute
 
 PINS = Path(__file__).with_name("pinned_numbers.json")
 ABOUT = ("Written by tests/pins/regenerate.py (read its docstring before running it); compared by "
