@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mopjepa.audit import ModelFunctions, edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
 from mopjepa.audit.actions import query_action_set
@@ -50,13 +49,11 @@ from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
 from mopjepa.train import MetricsCallback, TrainSummary, save_checkpoint, train
+from mopjepa.train.record import TrainingRecord
+from mopjepa.train.record import diagnostic_rows as train_diagnostics
 
 FloorCache = Callable[[str, Callable[[], dict[int, float]]], dict[int, float]]
 """floor_cache(key, compute) -> compute()'s value, or the value stored under `key` by an earlier call."""
-DIAGNOSTIC_EXAMPLES = 4096
-"""Training examples (drawn with the trial's 'diagnostics' stream) the arm's diagnostics are measured on."""
-
-
 def compute_now(key: str, compute: Callable[[], dict[int, float]]) -> dict[int, float]:
     return compute()
 
@@ -134,17 +131,8 @@ def protocol_metrics(functions: ModelFunctions, cells: CellData, truth: Truth, c
 def diagnostic_rows(model: WorldModel, cells: CellData, cfg: TrialConfig) -> list[dict]:
     """The arm's own diagnostics (e.g. mdn_sigma, mdn_resp_max) on a fixed batch of training examples."""
     examples = cells.train_examples
-    count = min(DIAGNOSTIC_EXAMPLES, len(examples.context))
-    index = np.sort(numpy_rng(cfg.seed, "diagnostics").choice(len(examples.context), count, replace=False))
-
-    def batch(array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(array[index]), dtype=torch.float32, device=model.device)
-
-    action = examples.context_action(cfg.data.context_action)
-    action = None if action is None else batch(action)
-    model.eval()
-    values = model.diagnostics(batch(examples.context), batch(examples.target), action)
-    return [{"metric": name, "key": "", "value": value} for name, value in values.items()]
+    return train_diagnostics(model, examples.context, examples.target,
+                             examples.context_action(cfg.data.context_action), cfg.seed)
 
 
 @trial_threads  # torch runs the trial on cfg.train.threads intra-op threads, restored after
@@ -165,13 +153,7 @@ def run_trial(
         yield
         seconds[name] = time.perf_counter() - start
 
-    training: list[dict] = []
-
-    def record(step: int, metrics: dict[str, float]) -> None:
-        training.extend({"step": step, "metric": key, "value": value} for key, value in metrics.items())
-        if hooks.on_train_metrics:
-            hooks.on_train_metrics(step, metrics)
-
+    record = TrainingRecord(hooks.on_train_metrics)
     curves: list[dict] = []
 
     def evaluate_during_training(model: WorldModel, step: int) -> None:
@@ -221,7 +203,7 @@ def run_trial(
         metrics=metrics,
         edges=edge_rows(blind, cells),
         episodes=episodes,
-        training=training,
+        training=record.rows,
         curves=curves,
         outputs=output_rows(blind, queries),
         beliefs=beliefs,

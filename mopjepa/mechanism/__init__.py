@@ -8,11 +8,11 @@ A trial is a TrialConfig with task 'mechanism' (config.MECHANISM_TASK) and a Mec
 """
 
 from mopjepa.mechanism.measure import mechanism_rows
-from mopjepa.mechanism.task import BranchTask, make_branch_task, mode_weights
+from mopjepa.mechanism.task import BranchSweepData, make_branch_task, mode_weights
 from mopjepa.mechanism.trial import MechanismSummary, branch_task, run_mechanism_trial
 
 __all__ = [
-    "BranchTask",
+    "BranchSweepData",
     "MechanismSummary",
     "branch_task",
     "make_branch_task",

@@ -22,7 +22,9 @@ from mopjepa.config import MechanismConfig
 
 
 @dataclass(frozen=True)
-class BranchTask:
+class BranchSweepData:
+    """The generated arrays of one branch-sweep trial (its config: mopjepa.config.BranchTask's spec)."""
+
     states: np.ndarray
     """[S, obs_dim] float32 orthonormal state vectors (the noise-free contexts and mode centres)."""
     successors: np.ndarray
@@ -56,7 +58,7 @@ def mode_weights(num_modes: int, skew: float) -> np.ndarray:
     return raw / raw.sum()
 
 
-def make_branch_task(cfg: MechanismConfig, rng: np.random.Generator) -> BranchTask:
+def make_branch_task(cfg: MechanismConfig, rng: np.random.Generator) -> BranchSweepData:
     """The task of one trial, every draw from `rng` (the trial's 'task' stream)."""
     S, M, obs_dim = cfg.num_states, cfg.num_modes, cfg.obs_dim
     rotation, _ = np.linalg.qr(rng.normal(size=(obs_dim, obs_dim)))
@@ -70,7 +72,7 @@ def make_branch_task(cfg: MechanismConfig, rng: np.random.Generator) -> BranchTa
     scale = cfg.mode_sigma / np.sqrt(obs_dim)
     context = states[state] + scale * rng.normal(size=(cfg.num_examples, obs_dim))  # [E, obs_dim]
     target = states[successors[state, mode]] + scale * rng.normal(size=(cfg.num_examples, obs_dim))
-    return BranchTask(
+    return BranchSweepData(
         states=states,
         successors=successors,
         weights=weights,

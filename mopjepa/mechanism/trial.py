@@ -10,17 +10,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import torch
-
 from mopjepa.config import TrialConfig
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.graph import gate
 from mopjepa.mechanism.measure import mechanism_rows
-from mopjepa.mechanism.task import BranchTask, make_branch_task
+from mopjepa.mechanism.task import BranchSweepData, make_branch_task
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
 from mopjepa.train import MetricsCallback, TrainSummary, train
+from mopjepa.train.record import TrainingRecord, diagnostic_rows
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class MechanismSummary:
     data_hash: str
 
 
-def branch_task(cfg: TrialConfig) -> BranchTask:
+def branch_task(cfg: TrialConfig) -> BranchSweepData:
     if cfg.mechanism is None:
         raise ValueError(f"a branch-sweep trial needs task 'mechanism'; got task {cfg.data.task!r}")
     return make_branch_task(cfg.mechanism, numpy_rng(cfg.seed, "task"))
@@ -44,13 +43,7 @@ def branch_task(cfg: TrialConfig) -> BranchTask:
 def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | None = None) -> MechanismSummary:
     """Train cfg.arm on the generated task of cfg.mechanism and measure coverage of its M modes."""
     task = branch_task(cfg)
-    training: list[dict] = []
-
-    def record(step: int, metrics: dict[str, float]) -> None:
-        training.extend({"step": step, "metric": key, "value": value} for key, value in metrics.items())
-        if on_train_metrics:
-            on_train_metrics(step, metrics)
-
+    record = TrainingRecord(on_train_metrics)
     start = time.perf_counter()
     obs_dim = task.context.shape[1]
     model = WorldModel.build(cfg, obs_dim, 0, task.context.mean(axis=0), task.context.std(axis=0) + 1e-6)
@@ -62,12 +55,7 @@ def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | No
     gated, _ = gate(weights, cfg.graph)  # [S, K]
     rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.mechanism.hit_cosine)
     key = str(task.num_modes)
-    held = numpy_rng(cfg.seed, "diagnostics").choice(len(task.context), min(4096, len(task.context)), replace=False)
-    model.eval()
-    context, target = (torch.as_tensor(a[held], dtype=torch.float32, device=model.device)
-                       for a in (task.context, task.target))
-    diagnostics = model.diagnostics(context, target, None)  # [H, obs_dim] each in
-    rows += [{"metric": name, "key": key, "value": value} for name, value in diagnostics.items()]
+    rows += diagnostic_rows(model, task.context, task.target, None, cfg.seed, key)
     rows.append({"metric": "seconds", "key": key, "value": time.perf_counter() - start})
     rows.append({"metric": "train_loss", "key": key, "value": summary.final_metrics.get("train/loss", float("nan"))})
-    return MechanismSummary(cfg, rows, training, summary, task.content_hash())
+    return MechanismSummary(cfg, rows, record.rows, summary, task.content_hash())
