@@ -15,10 +15,9 @@ evaluates; one rule for every trial, so identical configs collapse into one tria
 Every trial names the studies it feeds (mopjepa.results.studies); the analysis selects by them.
 """
 
+from mopjepa.config.arms import PAPER_ARMS
 from tune_spaces import action_context, mdn_softness, readings
 from tune_spaces.rules import COVERAGE_SEEDS, EXECUTION_TASKS, LARGE, MAIN_TASKS, PLANNING_SEEDS, TELEPORT, trial
-
-TABLE_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 
 
 def mdn_grid(tasks=MAIN_TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
@@ -30,7 +29,7 @@ def mdn_grid(tasks=MAIN_TASKS, seeds=COVERAGE_SEEDS) -> list[dict]:
 def trials() -> list[dict]:
     out = []
     for task in MAIN_TASKS:
-        out += [trial(task, arm, seed, "main") for arm in TABLE_ARMS for seed in PLANNING_SEEDS]
+        out += [trial(task, arm, seed, "main") for arm in PAPER_ARMS for seed in PLANNING_SEEDS]
         for seed in COVERAGE_SEEDS:
             out += mdn_grid(tasks=(task,), seeds=(seed,))
             out.append(trial(task, "ensemble", seed, "ablation_ensemble"))

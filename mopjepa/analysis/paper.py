@@ -16,15 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.config.arms import arm_label  # noqa: F401 (the tables import it from here)
+from mopjepa.config.arms import PAPER_ARMS, arm_label  # noqa: F401 (the tables import them from here)
 from mopjepa.data.names import PAPER_TASKS  # noqa: F401 (the paper's three mazes, in its column order)
 
 MISSING = "—"
 """What an empty cell shows: a value that was not measured (ours) or not published (paper)."""
 
 
-PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
-"""The arms of the paper's tables, in its row order."""
 
 
 def table_arms(measured: Iterable[str]) -> list[str]:

@@ -124,6 +124,9 @@ class ArmView(Mapping):
 
 PREDICTOR_CONFIGS: Mapping[str, type] = ArmView("PREDICTOR_CONFIGS", lambda arm: arm.config)
 ARM_LABELS: Mapping[str, str] = ArmView("ARM_LABELS", lambda arm: arm.label)
+PAPER_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
+"""The arms of the paper's tables, in its row order (presets plan them, the analysis prints them in it)."""
+
 ARM_COLOURS: Mapping[str, str] = ArmView("ARM_COLOURS", lambda arm: arm.colour)
 
 

@@ -28,6 +28,7 @@ from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.plotting import Figure
 from mopjepa.config import MECHANISM_TASK
 from mopjepa.config.arms import arm_colour
+from mopjepa.data.names import TELEPORT
 from mopjepa.results import read_table
 
 SWEEP_METRICS = ("coverage", "mean_similarity", "router_error")
@@ -41,7 +42,6 @@ PAPER_THRESHOLD = {"threshold_cov_r": ((1 / 64, 0.74), (1 / 4, 0.40)), "threshol
                    "threshold_cov_r_shuffled": 0.26}
 """The paper's MoP-JEPA on pointmaze-teleport ("Coverage of Stochastic Dynamics"): gated coverage
 0.74 -> 0.40 over t in [1/64, 1/4], precision ~0.92 (Table 5's COV-P .924), shuffle leakage ~0.26."""
-PAPER_TASK = "pointmaze-teleport-navigate-v0"
 PANEL_CMAPS = {"truth": "Greens", "dense": "Reds", "mop": "Blues"}
 
 
@@ -168,7 +168,7 @@ def threshold_figure(frame: pd.DataFrame, task: str) -> MplFigure:
     for axis, metric in zip(axes, THRESHOLD_METRICS, strict=True):
         rows = frame[(frame.metric == metric) & ((frame.mode_set == mode_set) | (frame.mode_set == ""))]
         _lines(axis, rows, "t")
-        if task == PAPER_TASK and metric in PAPER_THRESHOLD:
+        if task == TELEPORT and metric in PAPER_THRESHOLD:
             reference = PAPER_THRESHOLD[metric]
             if isinstance(reference, tuple):
                 axis.plot(*zip(*reference, strict=True), "*--", color=arm_colour("mop"), markersize=10, alpha=0.6,
@@ -181,7 +181,7 @@ def threshold_figure(frame: pd.DataFrame, task: str) -> MplFigure:
         axis.set(title=THRESHOLD_TITLES[metric], xlabel="gate threshold t (weight > t)", ylim=(-0.03, 1.03))
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    note = "; dashed: the paper's MoP-JEPA" if task == PAPER_TASK else ""
+    note = "; dashed: the paper's MoP-JEPA" if task == TELEPORT else ""
     figure.suptitle(f"Gate-threshold sweep on {task} ({mode_set} modes; the same outputs re-gated{note})",
                     fontsize=10, y=1.03)
     return figure

@@ -206,7 +206,6 @@ def table6(evidence: Evidence) -> Table:
     return table
 
 
-EXECUTION_ARMS = ("dense", "m3", "var", "mdn", "mop", "codebook")
 
 
 REFERENCE_LINES = (("exec_truth", "g-", 1.5, "truth"), ("exec_ceiling", "b:", 3.0, "ceiling"),
@@ -225,7 +224,7 @@ def fig_execution(evidence: Evidence, directory: Path) -> Figure:
         return Figure(name, caption, None, "skipped: no trial executed with its floor (exec_floor)")
     fig, axes = subplots(1, len(tasks), figsize=(5.8 * len(tasks), 3.9), squeeze=False, sharey=True)
     for ax, task in zip(axes[0], tasks, strict=True):
-        arms = [a for a in EXECUTION_ARMS if len(evidence.seeds(a, task, "exec_floor"))]
+        arms = [a for a in PAPER_ARMS if len(evidence.seeds(a, task, "exec_floor"))]
         for x, arm in enumerate(arms):
             success = evidence.main(arm, task, "exec_success")
             lift, gain = evidence.main(arm, task, "exec_lift"), evidence.main(arm, task, "exec_gain")
