@@ -93,3 +93,18 @@ def test_a_claim_added_to_the_rules_is_on_the_claims_page(handmade, tmp_path, mo
     report = build_report(handmade, tmp_path / "report")
     row = "| (z) MoP's precision is 0.5 | 0.5 | **reproduced** | default"
     assert row in report.claims and row in report.page.read_text()
+
+
+def test_results_the_manifest_does_not_plan_reach_no_table(tmp_path):
+    """A manifest that names fewer trials than the results hold (issue 25: '8 of 1 planned')."""
+    import json
+
+    experiment = write_handmade(tmp_path)
+    manifest = json.loads((experiment / "manifest.json").read_text())
+    kept = manifest["trials"][:1]
+    (experiment / "manifest.json").write_text(json.dumps({**manifest, "trials": kept}))
+    report = build_report(experiment, tmp_path / "report")
+    page = report.page.read_text()
+    assert "completed trials: 1 of 1 planned" in page
+    assert report.experiment.trial_ids == [kept[0]["trial_id"]] and len(report.experiment.unplanned) == 19
+    assert "19 complete trial(s) on disk are not in manifest.json, so no table or figure reads them: " in page

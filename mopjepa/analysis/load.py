@@ -53,6 +53,9 @@ class ExperimentResults:
     """manifest.json as written by the matrix driver, or None."""
     missing: list[MissingTrial] = field(default_factory=list)
     """Every trial that is not complete: planned ones (in the manifest's order), then others found on disk."""
+    unplanned: list[str] = field(default_factory=list)
+    """Complete trials on disk that the manifest does not plan (e.g. a manifest replaced by hand): no table
+    reads them."""
 
     @property
     def complete(self) -> bool:
@@ -134,7 +137,10 @@ def load_experiment(root: Path) -> ExperimentResults:
     missing = [MissingTrial(trial, dict(plan.get(trial, {}).get("flat", {})), state,
                             tuple(plan.get(trial, {}).get("studies", ())))
                for trial, state in states.items() if state != COMPLETE]
-    return ExperimentResults(root=root, metrics=metrics, manifest=manifest, missing=missing)
+    unplanned = sorted(set(metrics["trial_id"]) - set(plan)) if manifest is not None else []
+    if unplanned:  # the manifest is the plan the results are read against
+        metrics = metrics[metrics["trial_id"].isin(plan)].reset_index(drop=True)
+    return ExperimentResults(root=root, metrics=metrics, manifest=manifest, missing=missing, unplanned=unplanned)
 
 
 def read_manifest(root: Path) -> dict | None:

@@ -117,6 +117,9 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
         lines.append(f"{len(experiment.missing)} trial(s) are not complete ({_state_counts(experiment)}); "
                      "no table or figure reads their rows:")
         lines += [f"- {trial.describe()}" for trial in experiment.missing]
+    if experiment.unplanned:
+        lines.append(f"{len(experiment.unplanned)} complete trial(s) on disk are not in manifest.json, so no table "
+                     f"or figure reads them: {', '.join(experiment.unplanned)}")
     lines += ["", "## Which trials feed the tables", "", _rule_text(), ""]
     lines += [f"- main configuration of {arm}: `{group.label}` ({len(group.trial_ids)} trials on "
               f"{len(group.tasks)} task(s))" for arm, group in sorted(chosen.main.items())]
