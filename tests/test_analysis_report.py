@@ -30,7 +30,13 @@ def test_report_from_partial_results_skips_what_it_cannot_draw(handmade, tmp_pat
         for suffix in (".md", ".csv", ".tex"):
             assert (tmp_path / "report" / "tables" / f"{table}{suffix}").exists()
     assert "- git_commit: `abc123`" in page
-    assert (tmp_path / "report" / "report.html").read_text().count("<table") == 6
+    page_html = (tmp_path / "report" / "report.html").read_text()
+    # the same content as report.md, rendered: its tables and the claims' verdict table, linked, titled
+    assert page_html.count("<table>") == len(report.tables) + 1 and "|---|" not in page_html
+    assert "<title>Report: experiment exp</title>" in page_html and '<a href="claims.html">' in page_html
+    assert '<a href="tables/table2_plan_all.csv">csv</a>' in page_html
+    assert '<img src="figures/fig5_plan_all.png"' in page_html
+    assert "<table>" in (tmp_path / "report" / "claims.html").read_text()
 
 
 def test_report_without_manifest_says_the_plan_is_unknown(tmp_path):

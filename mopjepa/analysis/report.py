@@ -1,7 +1,7 @@
 """The experiment's report: every table (Markdown, CSV, LaTeX), every figure (PNG), one page linking them.
 
     <out>/report.md, report.html       the page: tables inline, figures linked, missing trials, lineage
-    <out>/claims.md                    the paper's claims, each with its rule, our numbers and a verdict
+    <out>/claims.md, claims.html       the paper's claims, each with its rule, our numbers and a verdict
     <out>/tables/<name>.{md,csv,tex}   Tables 2-6 and every configuration
     <out>/tables/summary_long.csv      machine-readable: every main-configuration metric over seeds
     <out>/figures/<name>.png           Figs. 3, 5-9, execution lift, curves per task, MDN softness
@@ -70,6 +70,8 @@ def build_report(experiment_dir: Path, out: Path | None = None, paper: PaperTabl
     (out / "claims.md").write_text(f"# The paper's claims: experiment `{experiment.name}`\n\n" + report.claims)
     report.page.write_text(page_markdown(report, evidence.selection))
     (out / "report.html").write_text(page_html(report, evidence.selection))
+    claims_title = f"The paper's claims: experiment {experiment.name}"
+    (out / "claims.html").write_text(markdown_html((out / "claims.md").read_text(), claims_title))
     return report
 
 
@@ -152,31 +154,27 @@ def _rule_text() -> str:
     return doc[doc.index("1. "):].strip() if "1. " in doc else doc.strip()
 
 
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1400px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; display: block; overflow-x: auto; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap; vertical-align: top; }
+th { background: #f2f2f2; position: sticky; top: 0; }
+img { max-width: 100%; border: 1px solid #eee; }
+code { background: #f6f6f6; padding: 0 2px; }
+"""
+
+
+def markdown_html(markdown: str, title: str) -> str:
+    """A Markdown page (ours: headings, lists, tables, links, images) as a self-contained HTML page; its links to
+    .md pages of the report point at their .html renderings."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    body = body.replace('href="claims.md"', 'href="claims.html"')
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n")
+
+
 def page_html(report: Report, chosen: selection.Selection) -> str:
-    """A self-contained HTML rendering of the page (tables as <pre>, figures as <img>)."""
-    body = [f"<h1>Report: experiment {html.escape(report.experiment.name)}</h1>"]
-    missing = report.experiment.missing
-    body.append(f"<h2>Incomplete trials ({len(missing)})</h2><ul>"
-                + "".join(f"<li>{html.escape(t.describe())}</li>" for t in missing) + "</ul>")
-    body.append("<h2>Selection rule</h2><pre>" + html.escape(_rule_text()) + "</pre><ul>"
-                + "".join(f"<li>{html.escape(a)}: {html.escape(g.label)}</li>" for a, g in sorted(chosen.main.items()))
-                + "".join(f"<li>note: {html.escape(note)}</li>" for note in report.notes) + "</ul>")
-    body.append("<h2>Tables</h2>")
-    for table in report.tables:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
-        body.append(f"<h3>{html.escape(table.title)}</h3><table border='1' cellspacing='0' cellpadding='3'>"
-                    f"<tr>{head}</tr>{rows}</table><ul>{notes}</ul>")
-    body.append("<h2>Figures</h2>")
-    for figure in report.figures:
-        if figure.path is None:
-            body.append(f"<p>{html.escape(figure.caption)}: {html.escape(figure.note)}</p>")
-        else:
-            body.append(f"<h3>{html.escape(figure.caption)}</h3><img src='figures/{figure.path.name}'>")
-    lineage = report.experiment.lineage().items()
-    body.append("<h2>Lineage</h2><ul>" + "".join(
-        f"<li>{html.escape(k)}: {html.escape(', '.join(v) or 'none')}</li>" for k, v in lineage
-    ) + "</ul>")
-    return "<!doctype html><html><head><meta charset='utf-8'><title>report</title></head><body>" + "".join(body) + \
-        "</body></html>\n"
+    """report.md as HTML: the same content (claims, tables, figures, lineage), linked."""
+    return markdown_html(page_markdown(report, chosen), f"Report: experiment {report.experiment.name}")
