@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
+from mopjepa.config import RUNTIME_KEYS
 from mopjepa.results import COMPLETE, MISSING, STUDIES_KEY, read_table, trial_states
 from mopjepa.results.studies import parse_studies, studies_text
 
@@ -38,7 +39,7 @@ class MissingTrial:
     def describe(self) -> str:
         if not self.flat:
             return f"{self.trial_id}: {self.state} (not in manifest.json)"
-        keys = ", ".join(f"{k}={v}" for k, v in self.flat.items() if k not in ("task", "arm", "seed"))
+        keys = ", ".join(f"{k}={v}" for k, v in self.flat.items() if k not in ("task", "arm", "seed", *RUNTIME_KEYS))
         head = f"{self.trial_id}: {self.flat.get('arm', '?')} on {self.flat.get('task', '?')}"
         return f"{head}, seed {self.flat.get('seed', 0)}" + (f" ({keys})" if keys else "") + f": {self.state}"
 

@@ -110,6 +110,8 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
     lines.append(f"Directory: `{experiment.root}`; preset: `{manifest.get('preset', '?') if manifest else 'none'}`; "
                  f"completed trials: {len(experiment.trial_ids)}"
                  + (f" of {planned} planned" if planned is not None else " (no manifest.json: nothing planned)"))
+    lines += ["", "## The paper's claims", "", "Every claim with its rule, our numbers and its verdict under every "
+              "reading: [claims.md](claims.md)", "", claims_page.verdict_table(report.claims)]
     lines += ["", "## Incomplete trials", ""]
     if manifest is None:
         lines.append("No manifest.json: the planned trials are unknown. So the experiment is not known to be complete.")
@@ -129,8 +131,7 @@ def page_markdown(report: Report, chosen: selection.Selection) -> str:
         lines.append("- keys no trial keeps at its default (rule 2), referenced to: "
                      + ", ".join(f"{k}={v}" for k, v in chosen.reference.items()))
     lines += [f"- note: {note}" for note in report.notes]
-    lines += ["", "## The paper's claims", "", "Every claim with its rule, our numbers and the verdict: "
-              "[claims.md](claims.md)", "", claims_page.verdict_table(report.claims), "", "## Tables", ""]
+    lines += ["", "## Tables", ""]
     for table in report.tables:
         lines.append(f"Files: [{table.name}.md](tables/{table.name}.md), [csv](tables/{table.name}.csv), "
                      f"[tex](tables/{table.name}.tex)")
