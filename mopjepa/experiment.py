@@ -33,9 +33,9 @@ from mopjepa.config.trial import BranchTask, MazeTask
 from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data, prepare_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
+from mopjepa.evaluate.execution import execution_gains
 from mopjepa.execute import (
     Episode,
-    execution_gain,
     floor_key,
     floor_success,
     reference_successes,
@@ -219,8 +219,9 @@ def execution_rows(
     """exec_success, exec_floor and exec_lift (= success - floor) per task (key = task id) and overall
     (the mean of the task rates, as OGBench); with `ceilings` ({'ceiling', 'truth'}: success per task on
     those reference graphs) also exec_ceiling, exec_truth and exec_gain = (success - floor) / (truth - floor),
-    only for tasks whose truth beats the floor (overall: the mean of those); the fallback fraction and
-    mean replans."""
+    per task whose truth beats its floor and overall from the overall rates (the share of the lift the truth
+    offers that the graph took: a mean of task ratios would let one task with truth barely above its floor
+    swamp it); the fallback fraction and mean replans."""
     rates = success_by_task(episodes)
     ceilings = ceilings or {}
     for name, values in {"floor": floor, **ceilings}.items():
@@ -230,12 +231,17 @@ def execution_rows(
                 "exec_lift": {task: rates[task] - floor[task] for task in rates}}
     if ceilings:
         per_task |= {"exec_ceiling": ceilings["ceiling"], "exec_truth": ceilings["truth"],
-                     "exec_gain": execution_gain(rates, floor, ceilings["truth"])}
+                     "exec_gain": execution_gains(rates, floor, ceilings["truth"])[0]}
+    overall = {name: float(np.mean(list(values.values()))) for name, values in per_task.items() if values}
+    if ceilings:
+        overall.pop("exec_gain", None)
+        if (gain := execution_gains(rates, floor, ceilings["truth"])[1]) is not None:
+            overall["exec_gain"] = gain
     rows = []
     for name, values in per_task.items():
         rows += [{"metric": name, "key": str(task), "value": value} for task, value in values.items()]
-        if values:  # a gain defined for no task has no overall row
-            rows.append({"metric": name, "key": "", "value": float(np.mean(list(values.values())))})
+        if name in overall:
+            rows.append({"metric": name, "key": "", "value": overall[name]})
     rows.append({"metric": "exec_fallback", "key": "", "value": float(np.mean([e.used_fallback for e in episodes]))})
     rows.append({"metric": "exec_replans", "key": "", "value": float(np.mean([e.replans for e in episodes]))})
     return rows

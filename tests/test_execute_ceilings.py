@@ -17,9 +17,9 @@ import pytest
 from mopjepa.config import ConfigError, ExecuteConfig, TrialConfig
 from mopjepa.config.identity import ADDED_KEYS
 from mopjepa.data import load_task_data
+from mopjepa.evaluate.execution import execution_gains
 from mopjepa.execute import (
     cached_env,
-    execution_gain,
     floor_key,
     reference_adjacency,
     reference_key,
@@ -99,8 +99,16 @@ def test_reference_keys_follow_the_data_and_the_hold_out():
 def test_gain_reads_success_between_floor_and_truth():
     success, floor = {1: 0.5, 2: 1.0, 3: 0.0}, {1: 0.0, 2: 1.0, 3: 0.5}
     truth = {1: 1.0, 2: 1.0, 3: 0.5}
-    assert execution_gain(success, floor, truth) == {1: 0.5}  # tasks 2, 3: the truth does not beat the floor
-    assert execution_gain(success, floor, floor) == {}
+    # tasks 2, 3: the truth does not beat the floor; overall (0.5 - 0.5) / (2.5 / 3 - 0.5)
+    assert execution_gains(success, floor, truth) == ({1: 0.5}, 0.0)
+    assert execution_gains(success, floor, floor) == ({}, None)
+
+
+def test_the_overall_gain_is_of_the_overall_rates_not_a_mean_of_task_gains():
+    # task 1: the truth barely beats the floor, and the graph lost it: its own gain is -49
+    gains, overall = execution_gains({1: 0.0, 2: 1.0}, {1: 0.98, 2: 0.0}, {1: 1.0, 2: 1.0})
+    assert gains == pytest.approx({1: -49.0, 2: 1.0})
+    assert overall == pytest.approx((0.5 - 0.49) / (1.0 - 0.49))  # not (-49 + 1) / 2
 
 
 def test_execution_rows_hold_ceilings_and_gain():
@@ -112,7 +120,7 @@ def test_execution_rows_hold_ceilings_and_gain():
     values = {(row["metric"], row["key"]): row["value"] for row in rows}
     assert values[("exec_ceiling", "")] == values[("exec_truth", "")] == 0.5
     assert values[("exec_gain", "1")] == 1.0 and ("exec_gain", "2") not in values
-    assert values[("exec_gain", "")] == 1.0  # the mean of the gains that exist
+    assert values[("exec_gain", "")] == 1.0  # (0.5 - 0) / (0.5 - 0), of the overall rates
     rows = execution_rows(episodes, floor, {"ceiling": floor, "truth": floor})
     assert not [row for row in rows if row["metric"] == "exec_gain"]  # no task where truth beats the floor
     assert not [row for row in execution_rows(episodes, floor) if row["metric"] == "exec_truth"]

@@ -16,7 +16,7 @@ from mopjepa.analysis.paper import PaperTables, task_label
 from mopjepa.analysis.references import REFERENCE_SOURCE, REFERENCES_FILE, with_references
 from mopjepa.analysis.selection import select
 from mopjepa.data.names import EXECUTION_TASKS
-from mopjepa.execute.references import execution_gain
+from mopjepa.evaluate.execution import execution_gains
 
 RECORD = Path(__file__).resolve().parents[1] / "reproduction" / "reproduce"
 TASKS = (1, 2, 3)
@@ -51,11 +51,12 @@ def test_a_trial_without_ceilings_reads_them_from_a_matched_entry_with_the_execu
     added = out[out[REFERENCE_SOURCE].notna()]
     assert set(added["trial_id"]) == {"old"}  # "new" has its own, "other" did not match
     values = {(row.metric, row.key): row.value for row in added.itertuples()}
-    gain = execution_gain(success, floor, truth)
+    gain, overall = execution_gains(success, floor, truth)
     assert gain == {2: 0.5, 3: 0.0}  # task 1: truth does not beat the floor, no gain
+    assert overall == pytest.approx((0.5 - 1 / 3) / (2.5 / 3 - 1 / 3))  # of the overall rates
     assert values == {**{("exec_ceiling", str(t)): v for t, v in ceiling.items()}, ("exec_ceiling", ""): 1.4 / 3,
                       **{("exec_truth", str(t)): v for t, v in truth.items()}, ("exec_truth", ""): 2.5 / 3,
-                      **{("exec_gain", str(t)): v for t, v in gain.items()}, ("exec_gain", ""): 0.25}
+                      **{("exec_gain", str(t)): v for t, v in gain.items()}, ("exec_gain", ""): overall}
     assert (added["seed"] == 0).all() and (added["task"] == "maze").all()  # the trial's own columns
     assert with_references(metrics, tmp_path / "absent.json") is metrics
 

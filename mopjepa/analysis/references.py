@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mopjepa.evaluate.execution import execution_gains
+
 REFERENCES_FILE = "references.json"
 """The ceilings of a record's trials that ran before trials wrote them (pipelines/record_references.py)."""
 REFERENCE_SOURCE = "exec_reference_source"
@@ -41,14 +43,14 @@ def with_references(metrics: pd.DataFrame, path: Path) -> pd.DataFrame:
             tasks = mine[(mine["metric"] == metric) & (mine["key"] != "")]
             return dict(zip(tasks["key"].astype(int), tasks["value"], strict=True))
 
-        success, floor, truth = per_task("exec_success"), per_task("exec_floor"), references["truth"]
-        # mopjepa.execute.references.execution_gain (not imported: the executor reaches torch through seeding)
-        gain = {t: (success[t] - floor[t]) / (truth[t] - floor[t]) for t in success if truth[t] - floor[t] > 0}
+        gain, overall_gain = execution_gains(per_task("exec_success"), per_task("exec_floor"), references["truth"])
         base = mine.iloc[0].drop(["metric", "key", "value"]).to_dict()
         for metric, values in (("exec_ceiling", references["ceiling"]), ("exec_truth", references["truth"]),
                                ("exec_gain", gain)):
             keyed = [(str(task), value) for task, value in values.items()]
-            keyed += [("", sum(values.values()) / len(values))] if values else []
+            mean = sum(values.values()) / len(values) if values else None
+            overall = overall_gain if metric == "exec_gain" else mean
+            keyed += [("", overall)] if overall is not None else []
             rows += [{**base, "metric": metric, "key": key, "value": value, REFERENCE_SOURCE: path.name}
                      for key, value in keyed]
     return pd.concat([metrics, pd.DataFrame(rows)], ignore_index=True) if rows else metrics

@@ -5,7 +5,6 @@ from mopjepa.execute.episode import Episode, run_episode
 from mopjepa.execute.floor import empty_graph, floor_key, floor_success, success_by_task
 from mopjepa.execute.references import (
     REFERENCES,
-    execution_gain,
     reference_adjacency,
     reference_key,
     reference_success,
@@ -28,7 +27,6 @@ __all__ = [
     "WorkingGraph",
     "cached_env",
     "empty_graph",
-    "execution_gain",
     "floor_key",
     "floor_success",
     "reference_adjacency",

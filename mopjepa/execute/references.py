@@ -86,12 +86,3 @@ def reference_successes(
             key, lambda adjacency=adjacency: reference_success(env_name, geometry, adjacency, cfg, seed, map_episodes)
         )
     return successes
-
-
-def execution_gain(success: dict[int, float], floor: dict[int, float], truth: dict[int, float]) -> dict[int, float]:
-    """(success - floor) / (truth - floor) per task whose truth beats its floor; other tasks are left out."""
-    return {
-        task: (success[task] - floor[task]) / (truth[task] - floor[task])
-        for task in success
-        if truth[task] - floor[task] > 0
-    }
