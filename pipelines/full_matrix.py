@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -363,6 +364,22 @@ def main(argv: list[str] | None = None) -> int:
         return interrupt.exit_code
 
 
+DISK_FULL_BYTES = 1 << 20
+"""Free bytes under which a run that failed is reported as stopped by a full disk."""
+
+
+def disk_full(storage: Path) -> str | None:
+    """'the disk holding <storage> is full (<n> bytes free)' when it has less than DISK_FULL_BYTES free, else None.
+
+    A full disk surfaces in many places (SQLite's 'database or disk is full', Tune's truncated state files, a
+    trial's Parquet write), each as its own error: the free space is the one fact that names the cause."""
+    try:
+        free = shutil.disk_usage(storage).free
+    except OSError:
+        return None
+    return f"the disk holding {storage} is full ({free} bytes free)" if free < DISK_FULL_BYTES else None
+
+
 def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Path, experiment_dir: Path,
                    trials: list[dict]) -> int:
     """Everything after the lock: manifest, data, tracking, Ray, Tune, and the truthful summary."""
@@ -443,10 +460,18 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
         tally.count(results_root, outcome.failed)
     except Interrupted:
         tally.count(results_root, [])
-    except BaseException:
-        if tracker is not None and parent_id is not None:
+    except BaseException as error:
+        full = disk_full(storage) if isinstance(error, Exception) else None
+        if tracker is not None and parent_id is not None and full is None:  # a full store takes no status
             tracker.kill_running_children(experiment_id, parent_id)
             tracker.finish(parent_id, failed=True)
+        if full is not None:
+            tally.count(results_root, [])
+            print(f"stopped: {tally.line()}", flush=True)
+            print(f"error: {full}; free space there and run the same command again (complete trials are kept, the "
+                  f"others run again): {type(error).__name__} {str(error).splitlines()[0] if str(error) else ''}",
+                  file=sys.stderr)
+            return 1
         raise
     finally:
         if "pipelines.tune_driver" in sys.modules:
@@ -454,9 +479,14 @@ def run_experiment(args, stop: StopSignals, name: str, preset: str, storage: Pat
     elapsed = time.perf_counter() - start
     complete = len(tally.complete) == len(planned)
     if tracker is not None and parent_id is not None:
-        tracker.kill_running_children(experiment_id, parent_id)
         status = "KILLED" if stop.received else ("FINISHED" if complete else "FAILED")
-        tracker.finish(parent_id, status=status)
+        try:
+            tracker.kill_running_children(experiment_id, parent_id)
+            tracker.finish(parent_id, status=status)
+        except Exception:
+            if (full := disk_full(storage)) is None:
+                raise
+            print(f"error: {full}: the MLflow parent run could not be marked {status}", file=sys.stderr)
     if stop.received:
         killed = "; the MLflow parent run is KILLED" if parent_id is not None else ""
         print(f"interrupted by {stop.name}: {tally.line()}, {elapsed:.0f} s wall{killed}; "

@@ -16,6 +16,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -238,3 +239,25 @@ def test_the_progress_bar_starts_at_its_first_count_and_draws_its_end_once(capsy
     assert drawn.count("150/150") == 1, drawn
     first = next(line for line in drawn.splitlines() if "50/150" in line)
     assert "?episode/s" in first  # no rate from one chunk in no time (it read millions of episodes/s)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_trials_write_their_results_ends_with_the_summary_and_one_line(tmp_path, small_data_dir):
+    from tests.interrupts_helpers import TINY
+
+    trials = tmp_path / "matrix.json"
+    trials.write_text(json.dumps([{**TINY, "task": TASK, "arm": "dense", "seed": seed} for seed in range(6)]))
+    env_ray = tempfile.mkdtemp(prefix="mj-ray-")  # Ray's own files stay off the full disk
+    with _tmpfs("1800k") as full:  # room for the store and about one trial's results
+        env = dict(os.environ, PYTHONPATH=str(REPO), RAY_TMPDIR=env_ray)
+        env.pop("RAY_ADDRESS", None)
+        done = subprocess.run([sys.executable, str(REPO / "pipelines" / "full_matrix.py"), "--trials-file",
+                               str(trials), "--storage", str(full), "--name", "exp", "--dataset-dir",
+                               str(small_data_dir), "--no-download", "--local-cpus", "1"],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "full_matrix.py" not in done.stderr, "the driver's own traceback"
+    assert done.stdout.strip().splitlines()[-1].startswith("stopped: ") and "of 6 planned" in done.stdout
+    said = [line for line in done.stderr.splitlines() if line.startswith("error: ")]  # the driver's own lines
+    assert len(said) == 1 and said[0].startswith(f"error: the disk holding {full} is full ("), said
+    assert "run the same command again" in said[0]
