@@ -88,5 +88,5 @@ def test_cli_end_to_end_logs_the_report_to_the_parent_run(smoke_experiment, tmp_
 
 def test_cli_fails_loudly_on_a_store_without_the_experiment(smoke_experiment, tmp_path, capsys):
     uri = f"sqlite:///{tmp_path / 'other.db'}"
-    assert main([str(smoke_experiment), "--out", str(tmp_path / "out"), "--tracking-uri", uri]) == 1
+    assert main([str(smoke_experiment), "--out", str(tmp_path / "out"), "--tracking-uri", uri]) == 2  # a usage error
     assert "no MLflow experiment named 'smoke'" in capsys.readouterr().err
