@@ -1,6 +1,6 @@
 """Speed-up of a local 2-node Ray cluster over 1 node: the same custom matrix, wall time of each.
 
-    python benchmarks/cluster_speedup.py [--dataset-dir DIR] [--trials 6] [--steps 2000] [--rounds 1]
+    python -m benchmarks.cluster_speedup [--dataset-dir DIR] [--trials 6] [--steps 2000] [--rounds 1]
 
 Two `ray start` nodes on this machine, one CPU each (a head, then a worker node joining it), each
 with its own --temp-dir and ports; they are stopped by process id at the end (tests/local_ray.py),
@@ -21,10 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, load_average, median, print_machine, run_stamped, timeline
+from tests.local_ray import add_node, ray_env, start_head, stop_nodes
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, load_average, median, print_machine, run_stamped, timeline  # noqa: E402,E501
-from tests.local_ray import add_node, ray_env, start_head, stop_nodes  # noqa: E402
 
 TARGET = 1.8
 

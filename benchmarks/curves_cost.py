@@ -1,6 +1,6 @@
 """What the `curves` cost: the protocol's metrics every eval_every steps, as a fraction of training time.
 
-    python benchmarks/curves_cost.py [--dataset-dir DIR] [--arms dense mop] [--rounds 5]
+    python -m benchmarks.curves_cost [--dataset-dir DIR] [--arms dense mop] [--rounds 5]
 
 A default trial (20k steps, eval_every 0 = steps // 10) pauses 9 times to query every cell, propose
 the blind graph and compute every protocol metric (no execution); the final evaluation is the trial's

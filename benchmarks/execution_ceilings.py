@@ -1,7 +1,7 @@
 """Execution floor and ceilings: the executor's success on the empty graph, on the real graph less a
 trial's hold-out and on the full real graph, per maze, seed, fallback and online repair.
 
-    python benchmarks/execution_ceilings.py --dataset-dir DIR [--mazes pointmaze-medium-stitch-v0 ...]
+    python -m benchmarks.execution_ceilings --dataset-dir DIR [--mazes pointmaze-medium-stitch-v0 ...]
         [--seeds 0 1 2] [--episodes-per-task 50] [--fallbacks straight explore] [--processes 1]
         [--csv execution_ceilings.csv] [--resume] [--record reproduction/reproduce]
 
@@ -28,18 +28,16 @@ import argparse
 import csv
 import json
 import multiprocessing
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, print_machine  # noqa: E402
-from mopjepa.config import ExecuteConfig  # noqa: E402
-from mopjepa.data import CellData, build_cell_data, load_task_data  # noqa: E402
-from mopjepa.execute import reference_adjacency, reference_success, serial_map  # noqa: E402
-from mopjepa.seeding import numpy_rng  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, print_machine
+from mopjepa.config import ExecuteConfig
+from mopjepa.data import CellData, build_cell_data, load_task_data
+from mopjepa.execute import reference_adjacency, reference_success, serial_map
+from mopjepa.seeding import numpy_rng
 
 MAZES = ("pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0")
 GRAPHS = ("floor", "ceiling", "truth")

@@ -1,7 +1,7 @@
 """Execute the graphs a record's trials proposed: each arm's raw graph as its `edges` table holds it, with
 the executor a trial would run, beside the floor (the empty graph), for a maze the record never executed.
 
-    python benchmarks/execution_recorded.py --record reproduction/reproduce
+    python -m benchmarks.execution_recorded --record reproduction/reproduce
         [--tasks pointmaze-teleport-navigate-v0 ...] [--arms dense mop] [--seeds 0 1 2] [--episodes-per-task 50]
         [--fallbacks straight] [--repair off on] [--processes 1] [--csv execution_recorded.csv]
 
@@ -23,21 +23,19 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import print_machine  # noqa: E402
-from mopjepa.analysis.load import load_experiment  # noqa: E402
-from mopjepa.analysis.selection import select  # noqa: E402
-from mopjepa.config import ExecuteConfig  # noqa: E402
-from mopjepa.data.maze import MazeGeometry  # noqa: E402
-from mopjepa.data.names import parse_dataset_name  # noqa: E402
-from mopjepa.execute import empty_graph, run_episodes, serial_map, success_by_task  # noqa: E402
-from mopjepa.graph.types import ProposedGraph  # noqa: E402
+from benchmarks.common import print_machine
+from mopjepa.analysis.load import load_experiment
+from mopjepa.analysis.selection import select
+from mopjepa.config import ExecuteConfig
+from mopjepa.data.maze import MazeGeometry
+from mopjepa.data.names import parse_dataset_name
+from mopjepa.execute import empty_graph, run_episodes, serial_map, success_by_task
+from mopjepa.graph.types import ProposedGraph
 
 COLUMNS = ("maze", "seed", "fallback", "online_repair", "graph", "trial_id", "task", "success", "episodes_per_task")
 

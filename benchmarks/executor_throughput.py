@@ -1,7 +1,7 @@
 """Executor throughput: environment steps/s of the replanning executor, per Ray actor, over the bare
 wrapped environment's steps/s, in one run.
 
-    python benchmarks/executor_throughput.py [--dataset-dir DIR] [--task pointmaze-large-stitch-v0]
+    python -m benchmarks.executor_throughput [--dataset-dir DIR] [--task pointmaze-large-stitch-v0]
         [--actors 2] [--rounds 5]
 
 - executor: `mopjepa.execute` episodes on the task's truth graph
@@ -20,18 +20,16 @@ wrapped environment's steps/s, in one run.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread  # noqa: E402
-from mopjepa.config import ExecuteConfig  # noqa: E402
-from mopjepa.data import build_cell_data, load_task_data  # noqa: E402
-from mopjepa.execute import cached_env, episode_jobs, run_episode_job, serial_map  # noqa: E402
-from mopjepa.graph.types import ProposedGraph  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread
+from mopjepa.config import ExecuteConfig
+from mopjepa.data import build_cell_data, load_task_data
+from mopjepa.execute import cached_env, episode_jobs, run_episode_job, serial_map
+from mopjepa.graph.types import ProposedGraph
 
 TARGET = 0.8
 

@@ -1,6 +1,6 @@
 """All-pairs graph metrics: blind graph proposal + the whole protocol report, seconds per call.
 
-    python benchmarks/graph_metrics.py [--dataset-dir DIR] [--repeats 50]
+    python -m benchmarks.graph_metrics [--dataset-dir DIR] [--repeats 50]
 
 `mopjepa.graph.propose_graph` + `mopjepa.evaluate.metric_report` (plan_all, realroute and
 realroute_by_dist all-pairs on the gated and raw graphs, coverage, 10 shuffle permutations) on
@@ -11,19 +11,16 @@ frequencies, K = 16) for each main maze. Figure: the median on the largest main 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, median, print_machine, spread  # noqa: E402
-from mopjepa.config import GraphConfig  # noqa: E402
-from mopjepa.data import build_cell_data, load_task_data  # noqa: E402
-from mopjepa.evaluate import Truth, metric_report  # noqa: E402
-from mopjepa.graph import propose_graph  # noqa: E402
-from tests.stand_ins import oracle_outputs  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, median, print_machine, spread
+from mopjepa.config import GraphConfig
+from mopjepa.data import build_cell_data, load_task_data
+from mopjepa.evaluate import Truth, metric_report
+from mopjepa.graph import propose_graph
+from tests.stand_ins import oracle_outputs
 
 TARGET = 0.1
 TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")

@@ -1,6 +1,6 @@
 """Matrix efficiency: the driver's whole wall time over the trials' CPU-seconds spread over the CPUs.
 
-    python benchmarks/matrix_efficiency.py [--preset smoke quick] [--dataset-dir DIR] [--cpus 2]
+    python -m benchmarks.matrix_efficiency [--preset smoke quick] [--dataset-dir DIR] [--cpus 2]
 
 Runs `pipelines/full_matrix.py --preset P --local-cpus CPUS --no-download` into a temporary
 --storage, timing the whole process (Python start to exit). Every trial records `seconds` rows
@@ -21,9 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, print_machine, run_stamped, timeline
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, print_machine, run_stamped, timeline  # noqa: E402
 
 TARGET = 1.15
 def parse_args() -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """Regeneration of a 1M-step pointmaze dataset on 2 cores: seconds, absolute.
 
-    python benchmarks/regenerate_data.py [--task pointmaze-medium-stitch-v0] [--workers 2] [--dataset-dir DIR]
+    python -m benchmarks.regenerate_data [--task pointmaze-medium-stitch-v0] [--workers 2] [--dataset-dir DIR]
 
 `mopjepa.data.sources.regenerate_to_cache` into a temporary directory: OGBench's recipe for
 pointmaze-medium-stitch-v0 is 5000 + 500 episodes of 201 steps (1.1M steps), worker processes
@@ -14,18 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, load_average, print_machine  # noqa: E402
-from mopjepa.data.names import parse_dataset_name  # noqa: E402
-from mopjepa.data.npzio import file_sha256  # noqa: E402
-from mopjepa.data.sources import regenerate_to_cache, regenerated_paths  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, load_average, print_machine
+from mopjepa.data.names import parse_dataset_name
+from mopjepa.data.npzio import file_sha256
+from mopjepa.data.sources import regenerate_to_cache, regenerated_paths
 
 TARGET = 120.0
 

@@ -1,7 +1,7 @@
 """Training on each device: examples per second and MFU of dense, mop K=8 and mop K=16 at the default
 sizes, on the CPU and (where one is) on CUDA, and on CUDA how many trials can share one GPU.
 
-    python benchmarks/train_device.py [--dataset-dir DIR] [--devices cpu cuda] [--steps 20 --rounds 3]
+    python -m benchmarks.train_device [--dataset-dir DIR] [--devices cpu cuda] [--steps 20 --rounds 3]
                                       [--concurrency 1 2 4 8] [--concurrency-arm mop:8]
 
 - Work: `mopjepa.train.train` itself (the loop the trials run; the model, the sampler's examples and
@@ -24,17 +24,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, interleaved, median, print_machine, spread  # noqa: E402
-from benchmarks.train_mfu import PEAK_SIZES, build, matmul_seconds, step_flops, training_cells  # noqa: E402
-from mopjepa.train import train  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, interleaved, median, print_machine, spread
+from benchmarks.train_mfu import PEAK_SIZES, build, matmul_seconds, step_flops, training_cells
+from mopjepa.train import train
 
 ARMS = ("dense", "mop:8", "mop:16")
 CUDA_PEAK_SIZES = (2048, 4096, 8192)

@@ -1,6 +1,6 @@
 """CPU MFU of training: the training loop's FLOP/s over this machine's fp32 matmul peak, same run.
 
-    python benchmarks/train_mfu.py [--dataset-dir DIR] [--threads 1 2] [--arm mop --K 16] [--profile]
+    python -m benchmarks.train_mfu [--dataset-dir DIR] [--threads 1 2] [--arm mop --K 16] [--profile]
 
 - Work: `mopjepa.train.train` itself (the loop the trials run) on `WorldModel.build` + `BatchSampler`
   over the real pointmaze-medium-stitch-v0 training examples, default sizes (batch 256, latent 32,
@@ -17,22 +17,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread  # noqa: E402
-from mopjepa.config import TrialConfig  # noqa: E402
-from mopjepa.data import build_cell_data, load_task_data  # noqa: E402
-from mopjepa.data.sampler import BatchSampler  # noqa: E402
-from mopjepa.model import WorldModel  # noqa: E402
-from mopjepa.seeding import torch_generator  # noqa: E402
-from mopjepa.train import train  # noqa: E402
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread
+from mopjepa.config import TrialConfig
+from mopjepa.data import build_cell_data, load_task_data
+from mopjepa.data.sampler import BatchSampler
+from mopjepa.model import WorldModel
+from mopjepa.seeding import torch_generator
+from mopjepa.train import train
 
 TARGET = 0.5
 PEAK_SIZES = (512, 1024, 1536, 2048)
