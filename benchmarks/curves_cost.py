@@ -15,7 +15,7 @@ import argparse
 import dataclasses
 import time
 
-from common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread
+from benchmarks.common import DEFAULT_DATASET_DIR, figure, interleaved, median, print_machine, spread
 
 TASKS = ("pointmaze-medium-stitch-v0", "pointmaze-teleport-navigate-v0", "pointmaze-large-stitch-v0")
 TARGET = 0.05
