@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from mopjepa.config import TrialConfig
+from mopjepa.config import ConfigError, TrialConfig
 from mopjepa.results import split_studies
 from tune_spaces import PRESETS, merge_trials, preset_trials
 
@@ -127,3 +127,20 @@ def test_identical_trials_run_once_with_every_study_that_planned_them():
         merge_trials([{**flat, "studies": ["mian"]}], "test")
     with pytest.raises(ValueError, match="must be a list of study names"):
         merge_trials([{**flat, "studies": "main"}], "test")
+
+
+def test_a_preset_added_as_the_architecture_page_says_is_planned_validated_and_merged(monkeypatch):
+    """docs/architecture.md#6-how-to-add-a-preset, step by step."""
+    import tune_spaces
+    from tune_spaces.rules import MEDIUM, trial
+
+    def mine():  # step 1: a function returning the explicit list, each trial with its studies
+        return [trial(MEDIUM, "mop", seed, "main") for seed in (0, 1)] + [trial(MEDIUM, "mop", 0, "k_sweep", K=8)]
+
+    monkeypatch.setitem(tune_spaces.PRESETS, "mine", mine)  # step 2: one entry in PRESETS
+    planned = preset_trials("mine")
+    # K=8 is MoP's default: the K sweep's trial is the main seed 0 trial, run once with both studies
+    assert [(t["seed"], t["studies"]) for t in planned] == [(0, ["k_sweep", "main"]), (1, ["main"])]
+    monkeypatch.setitem(tune_spaces.PRESETS, "broken", lambda: [trial(MEDIUM, "dense", 0, "main", K=8)])
+    with pytest.raises(ConfigError, match="unknown config key"):
+        preset_trials("broken")  # every trial validates (dense has no K)
