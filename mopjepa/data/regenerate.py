@@ -24,7 +24,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
@@ -232,38 +231,32 @@ def regenerate(
 
 
 def _generate_in_pool(jobs: list, workers: int, progress: Callable[[int], None] | None) -> list[dict]:
-    """The chunks' arrays in job order, from `workers` spawned processes; stopped at once if interrupted."""
+    """The chunks' arrays in job order, from `workers` spawned processes; stopped at once if interrupted.
+
+    multiprocessing's Pool, not concurrent.futures: its terminate() ends the workers and its own threads
+    at once, where an executor's management thread could keep the interpreter from exiting after an
+    interrupt (its exit hook joins that thread)."""
     with _sigint_ignored():  # the workers start with Ctrl-C ignored (a disposition that survives exec)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_sigint)
-        chunks = pool.map(_generate_chunk, jobs)  # starts the workers
+        pool = get_context("spawn").Pool(workers, initializer=_leave_sigint)
     try:
         results = []
-        for job, result in zip(jobs, chunks, strict=True):
+        for job, result in zip(jobs, pool.imap(_generate_chunk, jobs), strict=True):
             results.append(result)
             if progress:
                 progress(len(job[2]))
     except BaseException:
-        _stop_now(pool)
+        with _sigint_ignored():  # a second Ctrl-C while the workers are ended would orphan them
+            pool.terminate()
+            pool.join()
         raise
-    pool.shutdown()
+    pool.close()
+    pool.join()
     return results
 
 
 def _leave_sigint() -> None:
     """A worker leaves Ctrl-C (sent to the whole process group) to its parent, which stops the pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _stop_now(pool: ProcessPoolExecutor) -> None:
-    """Cancel the chunks not started and end the running workers. The executor's own shutdown would wait for
-    every submitted chunk (minutes), and a second Ctrl-C in that wait orphaned the workers."""
-    with _sigint_ignored():
-        processes = list((pool._processes or {}).values())  # the executor has no public handle on its workers
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=10)
 
 
 @contextlib.contextmanager
