@@ -184,7 +184,13 @@ def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_pa
             trials.append(({"task": task, "arm": "var", "seed": seed}, ["main"], {"plan_all": 0.20}))
             trials.append(({"task": task, "arm": "var", "seed": seed, "num_samples": 2}, ["var_samples"],
                            {"plan_all": 0.04}))
+            # an action-conditioned dense only: a reading of (a)'s dense, not of (b)'s MoP
+            trials.append(({"task": task, "arm": "dense", "seed": seed, "context_action": "step",
+                            "query_actions": "compass8"}, ["action_context"], {"plan_all": 0.4}))
     found = {v.claim[:3]: v for v in judge_all(write_trials(tmp_path, trials))}
+    under_b = {name: verdict for name, _, verdict in found["(b)"].under}
+    assert under_b["context=step"] == "not yet run (needs the action-conditioned models (step, compass8) for mop)"
+    assert {name: verdict for name, _, verdict in found["(a)"].under}["context=step"] == "not reproduced"
     collapse, searchable = found["(a)"], found["(b)"]
     assert collapse.verdict == "not reproduced" and collapse.holds_under == ["S=2"]
     assert [name for name, _, _ in collapse.under] == ["default", "paper_graphs", "step@2000", "step@4000",
