@@ -199,6 +199,8 @@ def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_pa
     assert under["S=4"] == "not yet run (needs study var_samples: var with num_samples = 4)"
     assert under["step@2000"] == "not yet run (needs curves at step 2000 (eval_every))"
     assert searchable.verdict == "not reproduced" and searchable.holds_under == ["paper_graphs"]
+    # the graph readings re-gate MoP's recorded outputs: without an outputs table they are not run
+    assert {name: verdict for name, _, verdict in searchable.under}["gate@0.25"].startswith("not yet run (needs the")
     page = claims_page.claims_markdown(list(found.values()))
     assert "| (a) dense, M3-JEPA and Var-JEPA collapse (Props. 1-2) | plan_all 0.02-0.09 | **not reproduced** | S=2 |" \
         in page

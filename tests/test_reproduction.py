@@ -61,3 +61,12 @@ def test_a_readme_without_the_markers_is_refused_before_anything_is_written(tmp_
     assert error.count("\n") == 1
     assert not doc.exists() and not (tmp_path / "report").exists()
     assert readme.read_text() == "# no markers here\n"
+
+
+def test_the_record_is_read_under_its_graph_readings(regenerated):
+    """The record holds every main trial's outputs, so the readings it allows (docs/protocol.md#10-readings) are
+    read from it: no gate@t or raw_floor row of a claim that reads MoP's graph says 'not yet run'."""
+    claims = (regenerated / "report" / "claims.md").read_text()
+    searchable = claims.split("### (b)")[1].split("### (c)")[0]
+    rows = [line for line in searchable.splitlines() if line.startswith(("| gate@", "| raw_floor"))]
+    assert len(rows) == 6 and not [row for row in rows if "not yet run" in row], rows

@@ -190,8 +190,9 @@ def judge_all(evidence: Evidence) -> list[Verdict]:
                 other = verdict
             elif isinstance(read, str):
                 other = Verdict(verdict.claim, verdict.paper, verdict.rule, settles=f"needs {read}")
-            elif lacking := sorted(a for a in set(needs.arms) & set(reading.arms)
-                                   if read.selection.main.get(a) is evidence.selection.main.get(a)):
+            elif not reading.metrics and (lacking := sorted(
+                    a for a in set(needs.arms) & set(reading.arms)
+                    if read.selection.main.get(a) is evidence.selection.main.get(a))):
                 # a configuration reading that stands for only some of the claim's arms would mix readings
                 other = Verdict(verdict.claim, verdict.paper, verdict.rule,
                                 settles=f"needs {reading.what} for {', '.join(lacking)}")
