@@ -160,6 +160,7 @@ body { font-family: system-ui, sans-serif; max-width: 1400px; margin: 2em auto; 
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; display: block; overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap; vertical-align: top; }
 th { background: #f2f2f2; position: sticky; top: 0; }
+td:first-child, th:first-child { white-space: normal; min-width: 12em; max-width: 32em; }
 img { max-width: 100%; border: 1px solid #eee; }
 code { background: #f6f6f6; padding: 0 2px; }
 """

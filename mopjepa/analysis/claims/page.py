@@ -21,8 +21,8 @@ def claims_markdown(found: list[Verdict]) -> str:
         lines.append(f"- verdict: **{v.verdict}**" + (f" (settled by: {v.settles})" if v.settles else ""))
         if v.under:
             lines += ["", f"Under every reading that applies (docs/protocol.md#10-readings); holds under: "
-                          f"{holds_under(v)}.", "", "| reading | ours | verdict |", "|---|---|---|"]
-            lines += [f"| {name} | {ours} | {verdict} |" for name, ours, verdict in v.under]
+                          f"{holds_under(v)}.", "", "| reading | verdict | ours |", "|---|---|---|"]
+            lines += [f"| {name} | {verdict} | {ours} |" for name, ours, verdict in v.under]
     return "\n".join(lines) + "\n"
 
 
