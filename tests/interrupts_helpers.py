@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,13 +26,20 @@ def tiny_matrix(tmp_path: Path, seeds=(0, 1, 2), arms=("dense",)) -> Path:
     return path
 
 
+def with_default_sigint() -> None:
+    """A child's SIGINT as in a terminal. A shell without job control starts a background job (`pytest &`) with
+    SIGINT ignored, a disposition its children inherit: there, no Ctrl-C could reach them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def driver(args: list[str], ray_tmp: Path) -> subprocess.Popen:
     """The real driver in its own session (like a terminal's foreground job); its Ray lives under ray_tmp."""
     env = dict(os.environ, PYTHONPATH=str(REPO), RAY_TMPDIR=str(ray_tmp))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("RAY_ADDRESS", None)
     return subprocess.Popen([sys.executable, str(REPO / "pipelines" / "full_matrix.py"), *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=with_default_sigint)
 
 
 def matrix_args(trials: Path, storage: Path, data_dir: Path) -> list[str]:

@@ -32,7 +32,7 @@ from mopjepa.results import (
 )
 from pipelines import aggregate
 from tests.analysis_handmade import TRIALS, flat_of, write_handmade
-from tests.interrupts_helpers import TASK, TINY, driver, leftover_ray, matrix_args, tiny_matrix
+from tests.interrupts_helpers import TASK, TINY, driver, leftover_ray, matrix_args, tiny_matrix, with_default_sigint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,8 @@ def test_a_misspelt_task_writes_nothing_and_the_corrected_file_runs_under_the_sa
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
     env.pop("RAY_ADDRESS", None)
     second = subprocess.Popen([sys.executable, str(REPO / "pipelines" / "full_matrix.py"), *common], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                              preexec_fn=with_default_sigint)
     output = []
     try:
         while line := second.stdout.readline():
@@ -265,7 +266,7 @@ def test_sigint_during_regeneration_ends_the_workers_keeps_no_file_and_exits_130
     env.pop("RAY_ADDRESS", None)
     process = subprocess.Popen([sys.executable, str(REPO / "pipelines" / script), *args, "--dataset-dir", str(data),
                                 "--no-download"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+                               stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=with_default_sigint)
     try:
         seen = _read_until(process, b"episode/s")  # the progress bar: the workers are generating
         assert process.poll() is None, seen.decode(errors="replace")[-3000:]
