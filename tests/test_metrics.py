@@ -285,3 +285,35 @@ def test_report_is_seeded():
     blind = propose_graph(latents, weights, reference, GraphConfig())
     first = metric_report(blind, truth, GraphConfig(), np.random.default_rng(7))
     np.testing.assert_equal(first, metric_report(blind, truth, GraphConfig(), np.random.default_rng(7)))
+
+
+def test_a_metric_added_as_the_architecture_page_says_reaches_the_trial_its_curves_and_the_tables(
+        small_data_dir, tmp_path, monkeypatch):
+    """docs/architecture.md#5-how-to-add-a-metric, step by step."""
+    from mopjepa.analysis.evidence import gather
+    from mopjepa.audit import protocol
+    from mopjepa.config import TrialConfig
+    from mopjepa.data import load_task_data
+    from mopjepa.evaluate.report import permuted_report
+    from mopjepa.experiment import run_trial, summary_tables
+    from mopjepa.results import Lineage, trial_id, write_trial_tables
+    from tests.test_verdicts import MEDIUM, TINY
+
+    def edge_density(graph: ProposedGraph) -> float:  # step 2: a pure function of a graph
+        return graph.num_edges / graph.num_cells
+
+    def with_density(blind, truth, permutations, two_step=None):  # ... and its row beside the others
+        return [*permuted_report(blind, truth, permutations, two_step),
+                {"metric": "edge_density", "key": "", "value": edge_density(blind.gated_graph)}]
+
+    monkeypatch.setattr(protocol, "permuted_report", with_density)
+    cfg = TrialConfig.from_flat({"task": MEDIUM, "arm": "mop", **TINY})
+    summary = run_trial(cfg, load_task_data(MEDIUM, small_data_dir))
+    expected = summary.blind.gated_graph.num_edges / summary.blind.num_cells
+    assert summary.metric("edge_density") == pytest.approx(expected)
+    assert {row["step"] for row in summary.curves if row["metric"] == "edge_density"} >= {cfg.train.steps}
+    # step 5: long-form rows, so the Parquet schema is unchanged and a table reads it by name
+    lineage = Lineage(trial_id(cfg), "exp", "regenerated", "h", "c", ("main",)).columns(cfg)
+    write_trial_tables(tmp_path / "exp" / "results", summary_tables(summary), lineage)
+    evidence = gather(tmp_path / "exp")
+    assert evidence.main("mop", MEDIUM, "edge_density").mean == pytest.approx(expected)
