@@ -21,6 +21,7 @@ from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
+from mopjepa.audit.actions import COMPASS
 from mopjepa.config import GraphConfig
 from mopjepa.evaluate.regate import RecordedOutputs, gated_outputs, planning_metrics
 
@@ -89,13 +90,12 @@ def regated(evidence: Evidence) -> pd.DataFrame:
     ids = sorted({t for group in evidence.selection.groups for t in group.trial_ids})
     outputs = evidence.experiment.table("outputs", ids)
     edges = evidence.experiment.table("edges", ids)
-    actions = {"none": 1, "compass4": 4, "compass8": 8}
     outputs = outputs[outputs["arm"].isin(WEIGHTED_ARMS)]
     rows = []
     for trial, mine in outputs.groupby("trial_id"):
         config = evidence.metrics.loc[evidence.metrics["trial_id"] == trial].iloc[0]
-        recorded = RecordedOutputs.from_tables(mine, edges[edges["trial_id"] == trial],
-                                               actions[config.get("query_actions", "none") or "none"])
+        queries = len(COMPASS.get(config.get("query_actions") or "none", [None]))  # A queries per cell
+        recorded = RecordedOutputs.from_tables(mine, edges[edges["trial_id"] == trial], queries)
         keeps = {f"gate@{t:g}": gated_outputs(recorded, GraphConfig(gate_threshold=t)) for t in GATES}
         keeps["raw_floor"] = recorded.weights >= RAW_FLOOR
         for name, keep in keeps.items():
