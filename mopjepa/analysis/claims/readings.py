@@ -117,8 +117,7 @@ def standing(evidence: Evidence, arm: str, study: str, key: str, value) -> Evide
     groups = [g for g in evidence.selection.study(study, arm) if g.value(key) == value]
     if not groups:
         return f"study {study}: {arm} with {key} = {value}"
-    return dataclasses.replace(evidence, selection=dataclasses.replace(
-        evidence.selection, main={**evidence.selection.main, arm: groups[0]}))
+    return with_main(evidence, {arm: groups[0]})
 
 
 def contexts(evidence: Evidence, mode: str) -> Evidence | str:
@@ -127,8 +126,13 @@ def contexts(evidence: Evidence, mode: str) -> Evidence | str:
                                         if g.value("context_action") == mode}
     if not replaced:
         return f"study action_context: context_action = {mode}"
+    return with_main(evidence, replaced)
+
+
+def with_main(evidence: Evidence, standing: dict[str, ConfigGroup]) -> Evidence:
+    """The evidence with these arms' main configurations replaced (arm -> the configuration standing for it)."""
     return dataclasses.replace(evidence, selection=dataclasses.replace(
-        evidence.selection, main={**evidence.selection.main, **replaced}))
+        evidence.selection, main={**evidence.selection.main, **standing}))
 
 
 def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
