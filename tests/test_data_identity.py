@@ -98,7 +98,7 @@ def _recorded(tmp_path: Path, rows: list[tuple[str, str, str | None]]) -> Path:
 
 def test_one_line_per_dataset_whose_hash_differs_from_the_recorded_trials(tmp_path):
     from pipelines.common import processor_model
-    from pipelines.full_matrix import PreparedData, data_change_lines
+    from pipelines.datasets import PreparedData, data_change_lines
     from tests.interrupts_helpers import TASK
 
     amd = json.dumps({"processor": "AMD EPYC 7B13"})
@@ -110,7 +110,7 @@ def test_one_line_per_dataset_whose_hash_differs_from_the_recorded_trials(tmp_pa
 
 
 def test_rows_without_an_environment_are_compared_by_their_file_hash(tmp_path):
-    from pipelines.full_matrix import PreparedData, data_change_lines
+    from pipelines.datasets import PreparedData, data_change_lines
     from tests.interrupts_helpers import TASK
 
     root = _recorded(tmp_path, [("a" * 12, "b6" * 32, None)])
