@@ -67,3 +67,25 @@ def test_mop_against_mdn_is_paired_by_seed(inputs):
     assert step[table.columns.index("MoP − dense realroute, 95% CI")] == "—"
     none = row(table, "medium-stitch", "none")
     assert none[table.columns.index("MoP − MDN realroute, 95% CI")].startswith("+0.150 ")  # 0.2, 0.05, 0.2
+
+
+def test_the_gated_graphs_execution_is_read_from_the_records_executions(tmp_path):
+    import json
+
+    from mopjepa.analysis.executions import EXECUTIONS_FILE
+
+    trials = [({"task": MED, "arm": "mop", "seed": seed, **STEP}, {("exec_lift", ""): 0.0}, "new") for seed in (0, 1)]
+    trials.append(({"task": MED, "arm": "mop", "seed": 0, "studies": ["main"]}, {("exec_lift", ""): 0.0}, "new"))
+    write(tmp_path, trials)
+    experiment = load_experiment(tmp_path)
+    stepped = experiment.trials().query("context_action == 'step'").sort_values("seed")
+    entries = [{"trial_id": t, "plan_graph": "gated", "task": MED, "seed": int(seed),
+                "rows": [{"metric": "exec_lift", "key": "", "value": lift}]}
+               for t, seed, lift in zip(stepped["trial_id"], stepped["seed"], (0.2, 0.4), strict=True)]
+    (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
+    evidence = Evidence(experiment.metrics, select(experiment.trials()), PaperTables.load(), experiment=experiment)
+    table = action_context_table(evidence)
+    recorded, gated = (table.columns.index(c) for c in ("exec_lift", "exec_lift, gated graph"))
+    mop = row(table, "medium-stitch", "step", arm_label("mop"))
+    assert mop[recorded] == "0.000 ± 0.000 (n=2)" and mop[gated] == "0.300 ± 0.141 (n=2)"
+    assert row(table, "medium-stitch", "none", arm_label("mop"))[gated] == "—"  # not executed again

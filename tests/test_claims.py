@@ -205,3 +205,32 @@ def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_pa
     assert "| (a) dense, M3-JEPA and Var-JEPA collapse (Props. 1-2) | plan_all 0.02-0.09 | **not reproduced** | S=2 |" \
         in page
     assert "| (c) MoP-JEPA's realroute exceeds MDN's |" in page and "none (of 0 readings run)" in page
+
+
+def test_execution_is_read_again_in_the_gated_graph_once_every_main_trial_was_executed_in_it(tmp_path):
+    from mopjepa.analysis.claims.readings import judge_all
+    from mopjepa.analysis.executions import EXECUTIONS_FILE
+
+    trials = [({"task": task, "arm": arm, "seed": seed, "episodes_per_task": 2}, ["main"],
+               {"exec_success": 0.4, "exec_floor": 0.4, "exec_lift": 0.0})
+              for seed in (0, 1, 2) for task in (MEDIUM, LARGE) for arm in ("dense", "mop")]
+    write_trials(tmp_path, trials)
+    results = load_experiment(tmp_path)
+
+    def under_gated() -> str:
+        evidence = Evidence(results.metrics, select(results.trials()), PaperTables.load(), experiment=results)
+        found = {v.claim[:3]: v for v in judge_all(evidence)}
+        assert found["(g)"].verdict == "not reproduced"  # the default reading: the raw graph, no lift
+        return {name: verdict for name, _, verdict in found["(g)"].under}["plan_graph=gated"]
+
+    assert under_gated() == ("not yet run (needs pipelines/record_executions.py --plan-graph gated for 12 "
+                             "trial(s))")
+    # MoP gains in its gated graph, dense does not: every main executing trial executed again
+    entries = [{"trial_id": row.trial_id, "plan_graph": "gated", "task": row.task, "seed": int(row.seed),
+                "rows": [{"metric": "exec_success", "key": "", "value": 0.8 if row.arm == "mop" else 0.4},
+                         {"metric": "exec_lift", "key": "", "value": 0.4 if row.arm == "mop" else 0.0}]}
+               for row in results.trials().itertuples()]
+    (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries[1:]}))
+    assert under_gated().endswith("for 1 trial(s))")  # never a mix of graphs
+    (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
+    assert under_gated() == "reproduced"

@@ -8,6 +8,7 @@ reference ceilings (mopjepa.analysis.references) and the paper's numbers. Every 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mopjepa.analysis.executions import EXECUTIONS_FILE, executed_in
 from mopjepa.analysis.load import ExperimentResults, MissingTrial, load_experiment
 from mopjepa.analysis.paper import PAPER_TASKS, PaperTables
 from mopjepa.analysis.references import REFERENCES_FILE, with_references
@@ -66,6 +68,20 @@ class Evidence:
     def seeds(self, arm: str, task: str, metric: str, key: str = "") -> pd.Series:
         group = self.selection.main.get(arm)
         return pd.Series(dtype=float) if group is None else per_seed(self.metrics, group.trial_ids, task, metric, key)
+
+    def executed_in(self, plan_graph: str) -> pd.DataFrame:
+        """[trial_id, task, seed, metric, key, value]: the trials executed again in `plan_graph`'s graph from their
+        recorded edges (pipelines/record_executions.py); empty where none was."""
+        return executed_in(self.experiment.root / EXECUTIONS_FILE if self.experiment else Path("-"), plan_graph)
+
+    def with_metrics(self, replacement: pd.DataFrame) -> Evidence:
+        """This evidence with each (trial, metric, key) of `replacement` [trial_id, metric, key, value] in place of
+        the recorded row; rows `replacement` does not name stay."""
+        metrics = self.metrics.set_index(["trial_id", "metric", "key"])
+        new = replacement.set_index(["trial_id", "metric", "key"])["value"]
+        common = metrics.index.intersection(new.index)
+        metrics.loc[common, "value"] = new.loc[common]
+        return dataclasses.replace(self, metrics=metrics.reset_index()[self.metrics.columns])
 
     def tasks(self, metric: str, key: str = "", paper_tasks: tuple[str, ...] = PAPER_TASKS) -> list[str]:
         """The paper's tasks in its order, then every other task where we measured `metric`[key]."""

@@ -19,6 +19,7 @@ import pandas as pd
 from mopjepa.analysis.claims import rules
 from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
+from mopjepa.analysis.executions import PLAN_GRAPH
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.audit.actions import COMPASS
@@ -40,6 +41,7 @@ WEIGHTED_ARMS = ("mop", "mdn", "codebook")
 """The arms whose output weights are learned (a router, mixture weights, code usage): the ones a gate at t or a
 weight floor reads. Var's samples (1/S each) and single-output arms carry no weight to threshold: at t >= 1/S
 a gate would empty Var's graph for no reason the model gave, so these readings leave them as recorded."""
+EXECUTION_METRICS = ("exec_success", "exec_floor", "exec_lift", "exec_gain")
 PAPER_GRAPHS = {"plan_all": "plan_all_raw", "precision": "precision_raw"}
 """paper_graphs: the metric -> the recorded metric it is read from."""
 
@@ -63,16 +65,6 @@ class Reading:
             return True
         touches_arms = not self.arms or bool(set(self.arms) & set(arms))
         return touches_arms and (not self.metrics or bool(set(self.metrics) & set(reads)))
-
-
-def with_metrics(evidence: Evidence, replacement: pd.DataFrame) -> Evidence:
-    """The evidence with each (trial, metric, key) of `replacement` [trial_id, metric, key, value] in place of
-    the recorded row; rows `replacement` does not name stay."""
-    metrics = evidence.metrics.set_index(["trial_id", "metric", "key"])
-    new = replacement.set_index(["trial_id", "metric", "key"])["value"]
-    common = metrics.index.intersection(new.index)
-    metrics.loc[common, "value"] = new.loc[common]
-    return dataclasses.replace(evidence, metrics=metrics.reset_index()[evidence.metrics.columns])
 
 
 def renamed(evidence: Evidence, mapping: dict[str, str]) -> pd.DataFrame:
@@ -109,7 +101,20 @@ def at_step(evidence: Evidence, step: int) -> Evidence | str:
     if curves is None or curves.empty or step not in set(curves["step"]):
         return f"curves at step {step} (eval_every)"
     rows = curves.loc[curves["step"] == step, ["trial_id", "metric", "key", "value"]]
-    return with_metrics(evidence, rows)
+    return evidence.with_metrics(rows)
+
+
+def planned_in(evidence: Evidence, plan_graph: str) -> Evidence | str:
+    """Every executing trial of the main configurations read as executed in `plan_graph`'s graph (each executed
+    again from its recorded edges, pipelines/record_executions.py); all of them, or none (no mixed reading)."""
+    rows = evidence.executed_in(plan_graph)
+    metrics = evidence.metrics
+    executing = metrics[(metrics["metric"] == "exec_success") & (metrics["plan_graph"].fillna("raw") != plan_graph)]
+    main = {t for group in evidence.selection.main.values() for t in group.trial_ids}
+    lacking = (main & set(executing["trial_id"])) - set(rows["trial_id"])
+    if lacking:
+        return f"pipelines/record_executions.py --plan-graph {plan_graph} for {len(lacking)} trial(s)"
+    return evidence.with_metrics(rows)
 
 
 def standing(evidence: Evidence, arm: str, study: str, key: str, value) -> Evidence | str:
@@ -141,22 +146,24 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
 
     def regate_as(name: str) -> Callable[[Evidence], Evidence | str]:
         rows = gated[gated["reading"] == name].assign(key="")[["trial_id", "metric", "key", "value"]]
-        return lambda e: with_metrics(e, rows) if not rows.empty else "the outputs and edges tables"
+        return lambda e: e.with_metrics(rows) if not rows.empty else "the outputs and edges tables"
 
     steps_metrics = tuple(sorted(set(evidence.curves["metric"]))) if evidence.curves is not None else ()
     found = [
         Reading("default", "the protocol as written (docs/protocol.md §4-§6)"),
         Reading("paper_graphs", "plan_all and precision on the raw graph, realroute on the gated one",
                 ("plan_all", "precision"),
-                apply=lambda e: with_metrics(e, renamed(e, PAPER_GRAPHS))),
+                apply=lambda e: e.with_metrics(renamed(e, PAPER_GRAPHS))),
         *[Reading(f"gate@{t:g}", f"every planning metric on the graph gated at t = {t:g}", ROUTE_METRICS,
                   WEIGHTED_ARMS, apply=regate_as(f"gate@{t:g}")) for t in GATES],
         Reading("raw_floor", f"the raw graph without outputs of weight < {RAW_FLOOR:g}", ROUTE_METRICS,
                 WEIGHTED_ARMS, apply=regate_as("raw_floor")),
         *[Reading(f"step@{n}", f"every metric at training step {n}", steps_metrics,
                   apply=lambda e, n=n: at_step(e, n)) for n in STEPS],
+        Reading(f"plan_graph={PLAN_GRAPH}", f"execution planned in the {PLAN_GRAPH} graph (each trial executed "
+                "again from its recorded edges)", EXECUTION_METRICS, apply=lambda e: planned_in(e, PLAN_GRAPH)),
         Reading("cov_p", "claim (h)'s precision read as COV-P of the teleport exits", ("threshold_precision",),
-                apply=lambda e: with_metrics(e, cov_p_rows(e))),
+                apply=lambda e: e.with_metrics(cov_p_rows(e))),
         *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",),
                   apply=lambda e, s=s: standing(e, "mdn", "mdn_softness", "sigma_fixed", s)) for s in SIGMAS],
         *[Reading(f"S={n}", f"Var-JEPA with {n} samples", arms=("var",),
