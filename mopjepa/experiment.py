@@ -28,8 +28,7 @@ import numpy as np
 
 from mopjepa.audit import ModelFunctions, edge_rows, evaluate, evaluate_metrics, output_rows, propose, query_cells
 from mopjepa.audit.actions import query_action_set
-from mopjepa.config import TrialConfig
-from mopjepa.config.trial import BranchTask, MazeTask
+from mopjepa.config import BranchTask, MazeTask, TrialConfig
 from mopjepa.data import CellData, TaskData, build_cell_data, load_task_data, prepare_data
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.evaluate import Truth, metric_value
@@ -44,7 +43,7 @@ from mopjepa.execute import (
     success_by_task,
 )
 from mopjepa.graph import BlindGraph
-from mopjepa.mechanism import run_mechanism_trial
+from mopjepa.mechanism import run_branch_sweep
 from mopjepa.model.functions import numpy_functions
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng, torch_generator, trial_threads
@@ -279,7 +278,7 @@ def run(
     start, cpu_start = time.perf_counter(), time.process_time()
     match cfg.task:
         case BranchTask():
-            summary = run_mechanism_trial(cfg, hooks.on_train_metrics)  # its rows carry its seconds (key M)
+            summary = run_branch_sweep(cfg, hooks.on_train_metrics)  # its rows carry its seconds (key M)
             tables = {"training": summary.training, "mechanism": summary.rows}
             return TrialOutput(cfg, tables, "mechanism", "generated", summary.data_hash)
         case MazeTask():

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mopjepa.config import ConfigError, TrialConfig
+from mopjepa.config import ConfigError, MazeTask, TrialConfig, trial_kind
 from mopjepa.data import DataError
 from mopjepa.results import STUDIES_KEY, completed_trials, split_studies, trial_id
 from pipelines.common import (
@@ -107,7 +107,9 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
     trials = []
     for entry in _source_trials(args):
         flat, studies = split_studies(entry)
-        trial = {**flat, **overrides, **runtime}
+        trial = {**flat, **overrides}
+        if trial_kind(trial.get("task")) is MazeTask:  # a branch-sweep trial reads no dataset and runs no episodes
+            trial |= runtime
         if args.gpus_per_trial <= 0 and trial.get("device", "auto") != "cpu":
             # Ray leaves CUDA_VISIBLE_DEVICES alone for a trial without GPUs: 'auto' would find the node's.
             check(trial.get("device", "auto") == "auto", "device", trial.get("device"), "'auto' or 'cpu' "
@@ -121,8 +123,7 @@ def planned_trials(args: argparse.Namespace) -> list[dict]:
 
 def check_dataset(cfg: TrialConfig) -> None:
     """A maze trial's task must be an OGBench dataset name (the config itself accepts any string)."""
-    from mopjepa.config import MECHANISM_TASK
-    from mopjepa.config.trial import MazeTask
+    from mopjepa.config import BRANCH_SWEEP_TASK
     from mopjepa.data.names import parse_dataset_name
 
     if isinstance(cfg.task, MazeTask):
@@ -130,7 +131,7 @@ def check_dataset(cfg: TrialConfig) -> None:
             parse_dataset_name(cfg.task.name)
         except DataError as error:
             raise ConfigError(f"config field 'task' = {cfg.task.name!r} is not allowed: {error}, "
-                              f"or {MECHANISM_TASK!r} (the generated branch-sweep task)") from error
+                              f"or {BRANCH_SWEEP_TASK!r} (the generated branch-sweep task)") from error
 
 
 def _source_trials(args: argparse.Namespace) -> list[dict]:

@@ -7,7 +7,8 @@ Each trial runs through mopjepa.experiment.run, like any trial: one arm trained 
 WorldModel + BatchSampler + train loop on the generated task of mopjepa.mechanism. It writes
 long-form rows (metric, key = M, value, + lineage and flat config) to
 OUT/results/mechanism/ and its loss curve to OUT/results/training/. Config keys apply to the arms
-that have them. Needs no Ray and no tracking server. The same trials are the `mechanism` preset.
+that have them; a maze trial's key (config.MAZE_KEYS: --plan-graph, --holdout-fraction, ...) is an error.
+Needs no Ray and no tracking server. The same trials are the `mechanism` preset.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.config import MECHANISM_TASK, ConfigError, TrialConfig
+from mopjepa.config import BRANCH_SWEEP_TASK, MAZE_KEYS, ConfigError, TrialConfig
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_tables
 from pipelines.common import git_commit, parse_config_overrides, with_environment
 from tune_spaces import mechanism as sweep
 
 
-def mechanism_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ...] = ()) -> tuple[dict, dict]:
+def branch_sweep_tables(flat: dict, commit: str = "unknown", studies: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """Run one branch-sweep trial through the one entry point (mopjepa.experiment.run, on the config's
     `threads`): (its tables {"training", "mechanism"}, the lineage columns)."""
     from mopjepa.experiment import run
@@ -40,7 +41,7 @@ def run_one(entry: dict, root: Path, commit: str = "unknown") -> list[dict]:
     """Run one planned branch-sweep trial (flat config + studies) and write its tables under `root`;
     returns its rows."""
     flat, studies = split_studies(entry)
-    tables, lineage = mechanism_tables(flat, commit, studies)
+    tables, lineage = branch_sweep_tables(flat, commit, studies)
     write_trial_tables(root, tables, lineage)
     return [{**row, "arm": lineage["arm"], "seed": lineage["seed"]} for row in tables["mechanism"]]
 
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, flag in (("num_modes", "--modes"), ("arm", "--arms"), ("seed", "--seeds"), ("task", None)):
             if key in overrides:
                 raise ConfigError(f"--{key} is set by the sweep" + (f"; use {flag}" if flag else ""))
+        if maze := sorted(overrides.keys() & MAZE_KEYS):
+            raise ConfigError(f"--{maze[0]} is a maze trial's key: a branch-sweep trial never reads it")
         if args.steps is not None:
             overrides["steps"] = args.steps
         trials = sweep.trials(arms, modes, range(args.seeds), **overrides)
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root = Path(args.out).expanduser().resolve() / "results"
     commit = git_commit()
-    print(f"{len(trials)} branch-sweep trials ({MECHANISM_TASK}): arms {arms}, M {modes}, {args.seeds} seed(s)")
+    print(f"{len(trials)} branch-sweep trials ({BRANCH_SWEEP_TASK}): arms {arms}, M {modes}, {args.seeds} seed(s)")
     rows: list[dict] = []
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mopjepa.analysis.artefacts import branch_sweep as mechanism
-from mopjepa.config import MECHANISM_TASK, TrialConfig
+from mopjepa.config import BRANCH_SWEEP_TASK, TrialConfig
 from mopjepa.data import load_task_data
 from mopjepa.experiment import run_trial, summary_tables
 from mopjepa.results import Lineage, trial_id, write_trial_rows, write_trial_tables
@@ -42,7 +42,8 @@ def results(small_data_dir, tmp_path_factory) -> Path:
     for arm in ("dense", "mop"):
         for num_modes in (1, 2, 4):
             for seed in (0, 1):
-                cfg = TrialConfig.from_flat({"task": MECHANISM_TASK, "arm": arm, "num_modes": num_modes, "seed": seed})
+                flat = {"task": BRANCH_SWEEP_TASK, "arm": arm, "num_modes": num_modes, "seed": seed}
+                cfg = TrialConfig.from_flat(flat)
                 lineage = Lineage(trial_id(cfg), "test", "generated", "0" * 64, "abc").columns(cfg)
                 coverage = 1.0 if arm == "mop" or num_modes == 1 else 1.0 / num_modes
                 rows = [{"metric": "coverage", "key": str(num_modes), "value": coverage},

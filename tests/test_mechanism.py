@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from mopjepa.config import MECHANISM_TASK, ConfigError, MechanismConfig, TrialConfig
-from mopjepa.config.trial import BranchTask, MazeTask
+from mopjepa.config import (
+    BRANCH_SWEEP_TASK,
+    MAZE_KEYS,
+    BranchSweepConfig,
+    BranchTask,
+    ConfigError,
+    DataConfig,
+    ExecuteConfig,
+    GraphConfig,
+    MazeTask,
+    TrialConfig,
+    trial_kind,
+)
 from mopjepa.experiment import run, run_trial
-from mopjepa.mechanism import make_branch_task, mechanism_rows, mode_weights, run_mechanism_trial
+from mopjepa.mechanism import make_branch_task, mechanism_rows, mode_weights, run_branch_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # single-threaded: fast on a shared 2-core machine
 
 SMALL = {
-    "task": MECHANISM_TASK,
+    "task": BRANCH_SWEEP_TASK,
     "num_states": 8,
     "obs_dim": 8,
     "num_examples": 4000,
@@ -28,7 +43,7 @@ SMALL = {
 
 def values(arm: str, num_modes: int, seed: int = 0, **extra) -> dict[str, float]:
     cfg = TrialConfig.from_flat({**SMALL, "arm": arm, "num_modes": num_modes, "seed": seed, **extra})
-    summary = run_mechanism_trial(cfg)
+    summary = run_branch_sweep(cfg)
     assert {row["key"] for row in summary.rows} == {str(num_modes)}
     return {row["metric"]: row["value"] for row in summary.rows}
 
@@ -37,7 +52,7 @@ def values(arm: str, num_modes: int, seed: int = 0, **extra) -> dict[str, float]
 
 
 def test_the_task_has_orthonormal_states_distinct_modes_and_is_seeded():
-    cfg = MechanismConfig(num_modes=4, num_states=8, obs_dim=10, num_examples=3000, weight_skew=1.0)
+    cfg = BranchSweepConfig(num_modes=4, num_states=8, obs_dim=10, num_examples=3000, weight_skew=1.0)
     task = make_branch_task(cfg, np.random.default_rng(0))
     np.testing.assert_allclose(task.states @ task.states.T, np.eye(8), atol=1e-6)
     assert task.successors.shape == (8, 4)
@@ -58,10 +73,10 @@ def test_the_task_has_orthonormal_states_distinct_modes_and_is_seeded():
     ("flat", "fragment"),
     [
         ({"num_modes": 3}, "unknown config key(s) ['num_modes'] for arm 'mop' (['num_modes'] need task 'mechanism')"),
-        ({"task": MECHANISM_TASK, "num_modes": 16}, "'num_modes' = 16 is not allowed: must be < num_states = 16"),
-        ({"task": MECHANISM_TASK, "num_states": 20}, "'num_states' = 20 is not allowed: must be <= obs_dim = 16"),
-        ({"task": MECHANISM_TASK, "hit_cosine": 1.0}, "'hit_cosine' = 1.0 is not allowed: must be in (0, 1)"),
-        ({"task": MECHANISM_TASK, "mode_sigma": -1.0}, "'mode_sigma' = -1.0 is not allowed"),
+        ({"task": BRANCH_SWEEP_TASK, "num_modes": 16}, "'num_modes' = 16 is not allowed: must be < num_states = 16"),
+        ({"task": BRANCH_SWEEP_TASK, "num_states": 20}, "'num_states' = 20 is not allowed: must be <= obs_dim = 16"),
+        ({"task": BRANCH_SWEEP_TASK, "hit_cosine": 1.0}, "'hit_cosine' = 1.0 is not allowed: must be in (0, 1)"),
+        ({"task": BRANCH_SWEEP_TASK, "mode_sigma": -1.0}, "'mode_sigma' = -1.0 is not allowed"),
     ],
 )
 def test_mechanism_config_errors_name_field_value_and_allowed(flat, fragment):
@@ -70,15 +85,101 @@ def test_mechanism_config_errors_name_field_value_and_allowed(flat, fragment):
     assert fragment in str(error.value)
 
 
-def test_mechanism_trials_round_trip_and_maze_trials_keep_their_identity():
-    cfg = TrialConfig.from_flat({"task": MECHANISM_TASK, "arm": "dense", "num_modes": 3})
-    assert cfg.mechanism == MechanismConfig(num_modes=3)
+def test_branch_sweep_trials_round_trip_and_maze_trials_keep_their_identity():
+    cfg = TrialConfig.from_flat({"task": BRANCH_SWEEP_TASK, "arm": "dense", "num_modes": 3})
+    assert cfg.branch_sweep == BranchSweepConfig(num_modes=3)
     assert TrialConfig.from_flat(cfg.to_flat()) == cfg and "num_modes" in cfg.to_flat()
-    assert TrialConfig().mechanism is None and "num_modes" not in TrialConfig().to_flat()
-    assert cfg.task == BranchTask(MechanismConfig(num_modes=3))
+    assert TrialConfig().branch_sweep is None and "num_modes" not in TrialConfig().to_flat()
+    assert cfg.task == BranchTask(BranchSweepConfig(num_modes=3))
     assert TrialConfig().task == MazeTask("pointmaze-medium-stitch-v0")
     with pytest.raises(ValueError, match="is not a maze: run any trial with mopjepa.experiment.run"):
         run_trial(cfg, task=None)
+
+
+# ---- the trial's kind ----------------------------------------------------------------------------
+
+
+def test_a_branch_sweep_trial_has_no_maze_keys_and_a_maze_trial_has_them_all():
+    for arm in ("dense", "mop", "mdn"):
+        cfg = TrialConfig.from_flat({"task": BRANCH_SWEEP_TASK, "arm": arm, "num_modes": 2})
+        flat = cfg.to_flat()
+        assert set(flat) == set(TrialConfig.allowed_keys(arm, BRANCH_SWEEP_TASK))
+        assert not set(flat) & MAZE_KEYS
+        assert not set(flat) & {f.name for f in dataclasses.fields(ExecuteConfig)}
+        assert {"task", "gate_factor", "gate_threshold", "steps", "latent_dim", "num_modes", "seed"} <= set(flat)
+        maze = TrialConfig.from_flat({"arm": arm}).to_flat()
+        assert MAZE_KEYS <= set(maze) and not {f.name for f in dataclasses.fields(BranchSweepConfig)} & set(maze)
+
+
+def test_an_older_branch_sweep_config_with_maze_keys_loads_without_them():
+    branch = {"task": BRANCH_SWEEP_TASK, "arm": "mop", "K": 4, "num_modes": 3}
+    older = {**TrialConfig.from_flat({"arm": "mop", "K": 4}).to_flat(), **branch, "context_action": False,
+             "dataset_dir": "/data/ogbench", "download": False, "execute_workers": 4}  # runtime: any value
+    assert TrialConfig.from_flat(older) == TrialConfig.from_flat(branch)
+    assert TrialConfig.from_flat(older).to_flat() == TrialConfig.from_flat(branch).to_flat()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"plan_graph": "gated"}, "config field 'plan_graph' = 'gated' is not allowed: must be left out of a "
+         "branch-sweep trial (task 'mechanism'), which never reads it (or at its default 'raw')"),
+        ({"holdout_fraction": 0.1}, "config field 'holdout_fraction' = 0.1 is not allowed: must be left out of a "
+         "branch-sweep trial (task 'mechanism'), which never reads it (or at its default 0.2)"),
+        ({"context_action": "step", "query_actions": "compass4"}, "config field 'context_action' = 'step'"),
+        ({"eval_every": 100}, "config field 'eval_every' = 100 is not allowed: must be left out"),
+    ],
+)
+def test_a_maze_value_on_a_branch_sweep_trial_is_a_one_line_error(extra, message):
+    with pytest.raises(ConfigError) as error:
+        TrialConfig.from_flat({"task": BRANCH_SWEEP_TASK, "arm": "dense", **extra})
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_nested_branch_sweep_trial_keeps_its_maze_fields_at_their_defaults():
+    data = DataConfig(task=BRANCH_SWEEP_TASK)
+    assert TrialConfig(data=data, branch_sweep=BranchSweepConfig()).to_flat()["task"] == BRANCH_SWEEP_TASK
+    with pytest.raises(ConfigError, match="'episodes_per_task' = 50 is not allowed: must be left out"):
+        TrialConfig(data=data, branch_sweep=BranchSweepConfig(), execute=ExecuteConfig(episodes_per_task=50))
+    with pytest.raises(ConfigError, match="'edge_cost' = 'uniform' is not allowed: must be left out"):
+        TrialConfig(data=data, branch_sweep=BranchSweepConfig(), graph=GraphConfig(edge_cost="uniform"))
+    with pytest.raises(ConfigError, match="'branch_sweep' = None is not allowed: must be a BranchSweepConfig"):
+        TrialConfig(data=data)
+
+
+def test_the_kind_is_decided_in_one_place():
+    """trial_kind is the only code that compares a task with BRANCH_SWEEP_TASK; the rest asks cfg.task."""
+    assert trial_kind(BRANCH_SWEEP_TASK) is BranchTask and trial_kind("mechanism") is BranchTask
+    assert trial_kind("pointmaze-medium-stitch-v0") is MazeTask and trial_kind(None) is MazeTask
+    root = Path(__file__).resolve().parents[1]
+    compared = []
+    for path in [*root.glob("mopjepa/**/*.py"), *root.glob("pipelines/*.py"), *root.glob("tune_spaces/*.py")]:
+        tree = ast.parse(path.read_text())
+        allowed = {id(node) for function in ast.walk(tree)
+                   if isinstance(function, ast.FunctionDef) and function.name == "trial_kind"
+                   for node in ast.walk(function)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare) and id(node) not in allowed:
+                operands = [node.left, *node.comparators]
+                names = {n.id for o in operands for n in ast.walk(o) if isinstance(n, ast.Name)}
+                tasks = {n.attr for o in operands for n in ast.walk(o) if isinstance(n, ast.Attribute)}
+                constants = {o.value for o in operands if isinstance(o, ast.Constant)}
+                if "BRANCH_SWEEP_TASK" in names or ("task" in tasks and BRANCH_SWEEP_TASK in constants):
+                    compared.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert compared == []
+
+
+def test_the_drivers_give_a_branch_sweep_trial_no_maze_keys(tmp_path, capsys):
+    from pipelines.full_matrix import parse_args, planned_trials
+    from pipelines.mechanism import main
+
+    options = ["--dataset-dir", str(tmp_path), "--no-download", "--execute-workers", "2"]
+    branch = planned_trials(parse_args(["--preset", "mechanism", *options]))
+    assert branch and not any(set(entry) & MAZE_KEYS for entry in branch)
+    maze = planned_trials(parse_args(["--preset", "smoke", *options]))
+    assert all(entry["dataset_dir"] == str(tmp_path) and entry["execute_workers"] == 2 for entry in maze)
+    assert main(["--out", str(tmp_path), "--plan-graph", "gated"]) == 2
+    assert "--plan_graph is a maze trial's key: a branch-sweep trial never reads it" in capsys.readouterr().err
 
 
 def test_one_run_dispatches_on_the_task_type(small_data_dir):

@@ -69,7 +69,7 @@ def test_mechanism_preset_is_every_arm_over_the_branch_counts_with_three_seeds()
     assert {t["arm"] for t in trials} == set(PREDICTORS)
     assert {t["num_modes"] for t in trials} == {1, 2, 3, 4, 6, 8} and {t["task"] for t in trials} == {"mechanism"}
     assert all(t.get("K", 8) >= t["num_modes"] for t in trials if t["arm"] != "m3")
-    assert all(TrialConfig.from_flat(split_studies(t)[0]).mechanism.num_modes == t["num_modes"] for t in trials)
+    assert all(TrialConfig.from_flat(split_studies(t)[0]).branch_sweep.num_modes == t["num_modes"] for t in trials)
     assert all(t["studies"] == ["branch_sweep"] for t in trials)
 
 

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from mopjepa.audit import audit
-from mopjepa.config import MECHANISM_TASK, ExecuteConfig, TrialConfig
+from mopjepa.config import BRANCH_SWEEP_TASK, ExecuteConfig, TrialConfig
 from mopjepa.data import load_task_data
 from mopjepa.evaluate import Truth, realroute_ceiling
 from mopjepa.execute import floor_key, floor_success, run_episodes, success_by_task
 from mopjepa.experiment import TrialHooks, execution_rows, prepare_cells, run_trial, train_model
-from mopjepa.mechanism import run_mechanism_trial
+from mopjepa.mechanism import run_branch_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -230,13 +230,13 @@ def test_the_codebook_loss_sends_no_gradient_between_codebook_and_encoder_head(s
 
 # ---- the MDN's softness -------------------------------------------------------------------------
 
-BRANCH = {"task": MECHANISM_TASK, "num_states": 8, "obs_dim": 8, "num_examples": 4000, "num_modes": 3,
+BRANCH = {"task": BRANCH_SWEEP_TASK, "num_states": 8, "obs_dim": 8, "num_examples": 4000, "num_modes": 3,
           "latent_dim": 16, "encoder_hidden": 64, "hidden_dim": 64, "batch_size": 128, "steps": 600,
           "log_every": 100, "arm": "mdn", "K": 4}
 
 
 def responsibility(**extra) -> dict[str, float]:
-    rows = run_mechanism_trial(TrialConfig.from_flat({**BRANCH, **extra})).rows
+    rows = run_branch_sweep(TrialConfig.from_flat({**BRANCH, **extra})).rows
     return {row["metric"]: row["value"] for row in rows}
 
 

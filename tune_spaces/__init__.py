@@ -25,8 +25,8 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
     "action_context": action_context.trials,
     "readings": readings.trials,
 }
-"""`mechanism` trials have task 'mechanism' and run with mopjepa.mechanism.run_mechanism_trial
-(pipelines/mechanism.run_one); every other preset's trials run with experiment.run_trial."""
+"""`mechanism`'s trials are branch-sweep trials (task 'mechanism'); every other preset's are maze trials. All run
+through mopjepa.experiment.run, which dispatches on the trial's kind."""
 
 
 def preset_trials(name: str) -> list[dict]:

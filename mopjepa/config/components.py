@@ -195,12 +195,13 @@ class ExecuteConfig:
 # The controlled branch sweep (Fig. 4 middle): a generated task instead of a maze
 # ----------------------------------------------------------------------------------------------
 
-MECHANISM_TASK = "mechanism"
-"""The `task` of a branch-sweep trial; only such a trial has (and must have) a MechanismConfig."""
+BRANCH_SWEEP_TASK = "mechanism"
+"""The `task` of a branch-sweep trial (mopjepa.config.trial.trial_kind); only such a trial has (and must
+have) a BranchSweepConfig."""
 
 
 @dataclass(frozen=True)
-class MechanismConfig:
+class BranchSweepConfig:
     """A generated stochastic task: num_states contexts, each with num_modes successor modes.
 
     States are orthonormal unit vectors in R^obs_dim; the modes of a state are num_modes other

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mopjepa.config import TrialConfig
-from mopjepa.config.trial import BranchTask, MazeTask
+from mopjepa.config import BranchTask, MazeTask, TrialConfig
 from mopjepa.data.sources import TaskData, load_task_data
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mopjepa.config import MechanismConfig
+from mopjepa.config import BranchSweepConfig
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def mode_weights(num_modes: int, skew: float) -> np.ndarray:
     return raw / raw.sum()
 
 
-def make_branch_task(cfg: MechanismConfig, rng: np.random.Generator) -> BranchSweepData:
+def make_branch_task(cfg: BranchSweepConfig, rng: np.random.Generator) -> BranchSweepData:
     """The task of one trial, every draw from `rng` (the trial's 'task' stream)."""
     S, M, obs_dim = cfg.num_states, cfg.num_modes, cfg.obs_dim
     rotation, _ = np.linalg.qr(rng.normal(size=(obs_dim, obs_dim)))

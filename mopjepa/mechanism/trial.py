@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from mopjepa.config import TrialConfig
+from mopjepa.config import BranchTask, TrialConfig
 from mopjepa.data.sampler import BatchSampler
 from mopjepa.graph import gate
 from mopjepa.mechanism.measure import mechanism_rows
@@ -23,7 +23,7 @@ from mopjepa.train.record import TrainingRecord, diagnostic_rows
 
 
 @dataclass(frozen=True)
-class MechanismSummary:
+class BranchSweepSummary:
     config: TrialConfig
     rows: list[dict]
     """Long-form {"metric", "key" = M, "value"} rows (table `mechanism`), timing included."""
@@ -34,14 +34,16 @@ class MechanismSummary:
 
 
 def branch_task(cfg: TrialConfig) -> BranchSweepData:
-    if cfg.mechanism is None:
-        raise ValueError(f"a branch-sweep trial needs task 'mechanism'; got task {cfg.data.task!r}")
-    return make_branch_task(cfg.mechanism, numpy_rng(cfg.seed, "task"))
+    """The generated task of a branch-sweep trial, from its 'task' stream."""
+    match cfg.task:
+        case BranchTask(spec=spec):
+            return make_branch_task(spec, numpy_rng(cfg.seed, "task"))
+    raise ValueError(f"a branch-sweep trial needs task 'mechanism'; got task {cfg.data.task!r}")
 
 
 @trial_threads  # torch runs the trial on cfg.train.threads intra-op threads, restored after
-def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | None = None) -> MechanismSummary:
-    """Train cfg.arm on the generated task of cfg.mechanism and measure coverage of its M modes."""
+def run_branch_sweep(cfg: TrialConfig, on_train_metrics: MetricsCallback | None = None) -> BranchSweepSummary:
+    """Train cfg.arm on the generated task of the branch-sweep trial `cfg` and measure coverage of its M modes."""
     task = branch_task(cfg)
     record = TrainingRecord(on_train_metrics)
     start = time.perf_counter()
@@ -53,9 +55,9 @@ def run_mechanism_trial(cfg: TrialConfig, on_train_metrics: MetricsCallback | No
     outputs, weights = functions.successors(task.states)  # [S, K, D], [S, K]
     mode_latents = functions.encode(task.states)[task.successors]  # [S, M, D]
     gated, _ = gate(weights, cfg.graph)  # [S, K]
-    rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.mechanism.hit_cosine)
+    rows = mechanism_rows(mode_latents, task.weights, outputs, weights, gated, cfg.branch_sweep.hit_cosine)
     key = str(task.num_modes)
     rows += diagnostic_rows(model, task.context, task.target, None, cfg.seed, key)
     rows.append({"metric": "seconds", "key": key, "value": time.perf_counter() - start})
     rows.append({"metric": "train_loss", "key": key, "value": summary.final_metrics.get("train/loss", float("nan"))})
-    return MechanismSummary(cfg, rows, record.rows, summary, task.content_hash())
+    return BranchSweepSummary(cfg, rows, record.rows, summary, task.content_hash())

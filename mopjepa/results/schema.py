@@ -2,7 +2,8 @@
 
 Every row of every table carries the trial's lineage (trial id, task, arm, seed, data source and
 hash, git commit, schema version, the flat config as JSON) and the flat config itself as typed
-columns, one per key any arm has (null where the trial's arm has no such key).
+columns, one per key any arm has (null where the trial's arm, or its kind, has no such key: a
+branch-sweep trial has none of the maze keys, mopjepa.config.MAZE_KEYS).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mopjepa.results.studies import studies_text
 
 SCHEMA_VERSION = 4
 """1: the first five tables. 2: adds the `beliefs` table (Fig. 2's two-step beliefs, written by every
-maze trial), the `mechanism` table (the branch sweep's long-form rows) and the MechanismConfig
+maze trial), the `mechanism` table (the branch sweep's long-form rows) and the BranchSweepConfig
 config columns (null for maze trials); metrics gain the threshold_* rows. 3: adds the `curves` table
 (the protocol's metrics during training) and the eval_every, threads, device and sigma_fixed config
 columns; metrics gain exec_floor, exec_lift, realroute_ceiling, realroute_norm(_raw) and the arms'

@@ -26,7 +26,6 @@ from matplotlib.figure import Figure as MplFigure
 from mopjepa.analysis import selection
 from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.plotting import Figure
-from mopjepa.config import MECHANISM_TASK
 from mopjepa.config.arms import arm_colour
 from mopjepa.data.names import TELEPORT
 from mopjepa.results import read_table
@@ -118,7 +117,7 @@ def figure_trials(results_root: Path, main_trials: Mapping[str, Iterable[str]] |
         return {}
     trials = metrics.drop(columns=["metric", "key", "value"]).drop_duplicates("trial_id")
     main = {trial: arm for arm, ids in _main_trials(results_root, main_trials).items() for trial in ids}
-    trials = trials[trials.trial_id.isin(set(main)) & (trials.task != MECHANISM_TASK)]
+    trials = trials[trials.trial_id.isin(set(main))]  # maze trials: only they write `metrics`
     chosen: dict[str, dict] = {}
     for task, rows in trials.groupby("task", observed=True):
         seeds = [set(group.seed) for _, group in rows.groupby("arm", observed=True)]
