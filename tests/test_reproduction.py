@@ -1,5 +1,5 @@
 """The committed reproduction record regenerates its tables, claims and docs/reproduction.md byte for byte
-from its committed results (and references.json), without torch and without training anything."""
+from its committed results (with references.json and executions.json), without torch and without training anything."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def regenerated(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("record") / RECORD.name
     shutil.copytree(RECORD / "results", copy / "results")
     shutil.copy(RECORD / "manifest.json", copy / "manifest.json")
-    if (RECORD / "references.json").exists():  # the ceilings of trials written before trials wrote them
-        shutil.copy(RECORD / "references.json", copy / "references.json")
+    # the ceilings of trials written before trials wrote them; the trials executed again in their gated graphs
+    for name in ("references.json", "executions.json"):
+        if (RECORD / name).exists():
+            shutil.copy(RECORD / name, copy / name)
     doc, readme = copy.parent / "reproduction.md", copy.parent / "README.md"
     shutil.copy(REPO / "README.md", readme)
     code = ("import sys; from pipelines.aggregate import main; "
