@@ -234,3 +234,28 @@ def test_execution_is_read_again_in_the_gated_graph_once_every_main_trial_was_ex
     assert under_gated().endswith("for 1 trial(s))")  # never a mix of graphs
     (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
     assert under_gated() == "reproduced"
+
+
+def test_a_configuration_reading_is_provisional_while_a_trial_of_its_configuration_is_to_run(tmp_path):
+    from mopjepa.analysis.claims.readings import judge_all
+
+    trials = []
+    for seed in (0, 1, 2):
+        for task in PAPER_TASKS:
+            for arm in ("dense", "m3", "var"):
+                trials.append(({"task": task, "arm": arm, "seed": seed}, ["main"], {"plan_all": 0.05 * (arm != "var")
+                                                                                     + 0.2 * (arm == "var")}))
+            trials.append(({"task": task, "arm": "var", "seed": seed, "num_samples": 2}, ["var_samples"],
+                           {"plan_all": 0.04}))
+    write_trials(tmp_path, trials[:-1])  # the last, Var with S = 2 on large-stitch, seed 2: planned, not run
+    manifest = [{"trial_id": trial_id(TrialConfig.from_flat({"steps": 10, **flat})), "flat": {"steps": 10, **flat},
+                 "studies": studies} for flat, studies, _ in trials]
+    (tmp_path / "manifest.json").write_text(json.dumps({"preset": "t", "name": "exp", "trials": manifest}))
+    results = load_experiment(tmp_path)
+    assert [t.flat["num_samples"] for t in results.missing] == [2]
+    evidence = Evidence(results.metrics, select(results.trials()), PaperTables.load(), missing=tuple(results.missing))
+    collapse = next(v for v in judge_all(evidence) if v.claim.startswith("(a)"))
+    assert collapse.verdict == "not reproduced"  # the default reading reads none of the var_samples trials
+    under = {name: verdict for name, _, verdict in collapse.under}
+    assert under["S=2"] == ("provisionally reproduced (1 planned trials not complete: Var-JEPA large-stitch seed 2)")
+    assert collapse.holds_under == ["S=2 (provisionally)"]

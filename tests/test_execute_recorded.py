@@ -67,7 +67,8 @@ def test_a_committed_trials_raw_graph_executes_as_the_trial_executed_it():
 
 def test_record_executions_reads_the_gated_graph_against_the_trials_own_floor_and_truth(tmp_path):
     experiment_dir = tmp_path / "reproduce"
-    shutil.copytree(RECORD, experiment_dir, ignore=shutil.ignore_patterns("tune", "trials", "report", "*.lock", EXECUTIONS_FILE))
+    left_out = shutil.ignore_patterns("tune", "trials", "report", "*.lock", EXECUTIONS_FILE)
+    shutil.copytree(RECORD, experiment_dir, ignore=left_out)
     args = [str(experiment_dir), "--plan-graph", "gated", "--study", "action_context"]
     store = record_executions.ExecutionFile(experiment_dir / EXECUTIONS_FILE)
     planned = record_executions.trials_to_execute(load_experiment(experiment_dir), "gated", "action_context")

@@ -20,6 +20,7 @@ from mopjepa.analysis.claims import rules
 from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.executions import PLAN_GRAPH
+from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.audit.actions import COMPASS
@@ -187,6 +188,14 @@ def cov_p_rows(evidence: Evidence) -> pd.DataFrame:
 
 
 
+def in_group(trial: MissingTrial, group: ConfigGroup) -> bool:
+    """Whether a planned trial not complete is one of `group`'s configuration: its arm, one of its studies, and
+    every key the configuration deviates by at the same value."""
+    flat = trial.flat
+    return (flat.get("arm") == group.arm and bool(set(trial.studies) & group.studies)
+            and all(flat.get(key, value) == value for key, value in group.deviations))
+
+
 def judge_all(evidence: Evidence) -> list[Verdict]:
     """Every claim's verdict (the default reading), with its verdict under each reading that applies to it
     (`Verdict.under`) and the readings it holds under."""
@@ -207,11 +216,16 @@ def judge_all(evidence: Evidence) -> list[Verdict]:
                 # a configuration reading that stands for only some of the claim's arms would mix readings
                 other = Verdict(verdict.claim, verdict.paper, verdict.rule,
                                 settles=f"needs {reading.what} for {', '.join(lacking)}")
+            elif reading.metrics:  # the same trials read otherwise: provisional with the default reading
+                other = judge(claim, needs, read)
             else:
-                other = judge(claim, needs, dataclasses.replace(read, missing=()))
-                if other.verdict == "not yet run" and reading.arms and not reading.metrics:
+                standing = [read.selection.main[a] for a in set(needs.arms) & set(reading.arms)]
+                other = judge(claim, needs, read, waiting=[t for t in evidence.missing if needs.tasks_want(t)
+                                                           and any(in_group(t, g) for g in standing)])
+                if other.verdict == "not yet run":
                     other.settles = f"needs {reading.what} on {', '.join(task_label(t) for t in needs.tasks)}"
+            settled = other.verdict == "not yet run" or other.verdict.startswith("provisionally")
             verdict.under.append((reading.name, "; ".join(other.ours) or "—",
-                                  other.verdict + (f" ({other.settles})" if other.verdict == "not yet run" else "")))
+                                  other.verdict + (f" ({other.settles})" if settled else "")))
         found.append(verdict)
     return found

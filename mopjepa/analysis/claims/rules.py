@@ -58,9 +58,13 @@ class Verdict:
 
     @property
     def holds_under(self) -> list[str]:
-        """The readings under which the claim is reproduced (provisionally or not)."""
-        return [name for name, _, verdict in self.under if verdict.endswith("reproduced")
-                and not verdict.endswith("not reproduced")]
+        """The readings under which the claim is reproduced ('(provisionally)': a trial it reads is still to run)."""
+        held = []
+        for name, _, verdict in self.under:
+            head = verdict.split(" (")[0]  # the verdict less what settles it
+            if head.endswith("reproduced") and not head.endswith("not reproduced"):
+                held.append(name + (" (provisionally)" if head.startswith("provisionally") else ""))
+        return held
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,12 @@ class Needs:
         return trials + (" (the trials that execute)" if self.executing else "")
 
     def wants(self, trial: MissingTrial) -> bool:
-        flat = trial.flat
-        episodes = int(flat.get("episodes_per_task", ExecuteConfig.episodes_per_task))
-        return (self.study in trial.studies and flat.get("arm") in self.arms and flat.get("task") in self.tasks
-                and (episodes > 0 or not self.executing))
+        return self.study in trial.studies and trial.flat.get("arm") in self.arms and self.tasks_want(trial)
+
+    def tasks_want(self, trial: MissingTrial) -> bool:
+        """Whether the trial is on one of the tasks read (and executes, where only executing trials are read)."""
+        episodes = int(trial.flat.get("episodes_per_task", ExecuteConfig.episodes_per_task))
+        return trial.flat.get("task") in self.tasks and (episodes > 0 or not self.executing)
 
 
 def fmt(summary: Summary) -> str:
@@ -356,11 +362,14 @@ def verdicts(evidence: Evidence) -> list[Verdict]:
     return [judge(claim, needs, evidence) for claim, needs in CLAIMS]
 
 
-def judge(claim: Callable[[Evidence], Verdict], needs: Needs, evidence: Evidence) -> Verdict:
+def judge(claim: Callable[[Evidence], Verdict], needs: Needs, evidence: Evidence,
+          waiting: Sequence[MissingTrial] | None = None) -> Verdict:
     """One claim's verdict: its rule on the evidence; provisional while a trial it reads is planned and not
-    complete; 'not yet run' naming the trials that settle it."""
+    complete (`waiting`, by default the evidence's missing trials that `needs` wants); 'not yet run' naming
+    the trials that settle it."""
     v = claim(evidence)
-    waiting = [trial for trial in evidence.missing if needs.wants(trial)]
+    if waiting is None:
+        waiting = [trial for trial in evidence.missing if needs.wants(trial)]
     if v.verdict == "not yet run":
         v.settles = needs.describe()
     elif waiting:
