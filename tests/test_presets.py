@@ -89,13 +89,15 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert Counter(t["arm"] for t in core) == {a: 15 for a in ("dense", "mdn", "mop", "codebook")}
     assert {t["seed"] for t in core} == set(range(5)) and all("steps" not in t for t in trials)
     assert Counter(t["arm"] for t in trials[60:90]) == {"m3": 15, "var": 15}
-    # the soft sigmas 0.7, 1.0 and 0.5 on medium, the readings, the action context study, the MDN grid on
-    # medium (its default cell merged into the main MDN), then the rest of the softness study
-    ablations, softness = trials[90:96], trials[96:105] + trials[204:]
+    # the soft sigmas 0.7, 1.0 and 0.5 on medium, the readings, the soft sigmas on teleport, the action context
+    # study, the MDN grid on medium (its default cell merged into the main MDN), then the rest of the softness study
+    ablations, softness = trials[90:96], trials[96:105] + trials[117:126] + trials[213:]
     assert Counter(t["studies"][0] for t in trials[105:117]) == {"var_samples": 6, "codebook_size": 6}
-    assert trials[117:189] == preset_trials("action_context")
+    assert {t["task"] for t in trials[117:126]} == {"pointmaze-teleport-navigate-v0"}
+    assert trials[126:198] == preset_trials("action_context")
     grid = [t for t in trials if "mdn_grid" in t["studies"]]
-    assert trials[189:204] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
+    assert trials[198:213] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
+    assert len(trials) == 222
     assert {(t["task"], t["seed"]) for t in ablations} == {("pointmaze-medium-stitch-v0", s) for s in (0, 1, 2)}
     assert Counter(t["arm"] for t in ablations) == {"ensemble": 3, "mop": 3}
     assert {t["arm"] for t in softness} == {"mdn"} and [t["sigma_fixed"] for t in softness[:3]] == [0.7] * 3
