@@ -35,7 +35,7 @@ from mopjepa.config import ExecuteConfig
 from mopjepa.data.maze import MazeGeometry
 from mopjepa.data.names import parse_dataset_name
 from mopjepa.execute import empty_graph, run_episodes, serial_map, success_by_task
-from mopjepa.graph.types import ProposedGraph
+from mopjepa.execute.recorded import recorded_graph
 
 COLUMNS = ("maze", "seed", "fallback", "online_repair", "graph", "trial_id", "task", "success", "episodes_per_task")
 
@@ -68,9 +68,8 @@ def recorded_graphs(record: Path, tasks: list[str], arms: list[str], seeds: list
             for (seed, trial), rows in edges.groupby(["seed", "trial_id"], sort=True):
                 recorded = metrics[(metrics["trial_id"] == trial) & (metrics["metric"] == "exec_success")
                                    & (metrics["key"] == "")]["value"]
-                graphs[(task, arm, int(seed))] = (trial, ProposedGraph(
-                    num_cells, rows["source"].to_numpy(), rows["target"].to_numpy(), rows["weight"].to_numpy(),
-                    rows["cost"].to_numpy()), float(recorded.iloc[0]) if len(recorded) else float("nan"))
+                graphs[(task, arm, int(seed))] = (trial, recorded_graph(rows, num_cells, "raw"),
+                                                  float(recorded.iloc[0]) if len(recorded) else float("nan"))
     return graphs
 
 

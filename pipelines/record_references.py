@@ -43,8 +43,8 @@ from mopjepa.evaluate.report import route_rows
 from mopjepa.evaluate.routes import realroute_ceiling
 from mopjepa.execute import floor_key, reference_adjacency, reference_successes, serial_map
 from mopjepa.execute.floor import execute_fields
+from mopjepa.execute.recorded import recorded_graph
 from mopjepa.execute.references import adjacency_digest, reference_key
-from mopjepa.graph.types import ProposedGraph
 from mopjepa.seeding import numpy_rng
 from pipelines.common import DEFAULT_DATASET_DIR
 
@@ -82,8 +82,7 @@ def record_checks(cells: CellData, edges: pd.DataFrame, metrics: pd.DataFrame) -
     recorded = metrics.set_index(["trial_id", "metric", "key"])["value"]
     compared = differing = 0
     for (trial, graph), rows in edges.groupby(["trial_id", "graph"]):
-        proposed = ProposedGraph(cells.geometry.num_cells, rows["source"].to_numpy(), rows["target"].to_numpy(),
-                                 rows["weight"].to_numpy(), rows["cost"].to_numpy())
+        proposed = recorded_graph(rows, cells.geometry.num_cells, graph)
         mine = route_rows(proposed, truth, GRAPH_SUFFIX[graph])
         mine.append({"metric": "realroute_ceiling", "key": "", "value": realroute_ceiling(truth.truth, truth.heldout)})
         for row in mine:
