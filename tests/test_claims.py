@@ -259,3 +259,29 @@ def test_a_configuration_reading_is_provisional_while_a_trial_of_its_configurati
     under = {name: verdict for name, _, verdict in collapse.under}
     assert under["S=2"] == ("provisionally reproduced (1 planned trials not complete: Var-JEPA large-stitch seed 2)")
     assert collapse.holds_under == ["S=2 (provisionally)"]
+
+
+def test_the_action_conditioned_models_are_read_in_their_gated_graphs_too(tmp_path):
+    from mopjepa.analysis.claims.readings import judge_all
+    from mopjepa.analysis.executions import EXECUTIONS_FILE
+
+    step = {"context_action": "step", "query_actions": "compass8"}
+    trials = [({"task": task, "arm": arm, "seed": seed, "episodes_per_task": 2, **config}, [study],
+               {"exec_success": 0.4, "exec_floor": 0.4, "exec_lift": 0.0})
+              for seed in (0, 1, 2) for task in (MEDIUM, LARGE) for arm in ("dense", "mop")
+              for study, config in (("main", {}), ("action_context", step))]
+    write_trials(tmp_path, trials)
+    results = load_experiment(tmp_path)
+    stepped = results.trials().query("context_action == 'step'")
+    entries = [{"trial_id": row.trial_id, "plan_graph": "gated", "task": row.task, "seed": int(row.seed),
+                "rows": [{"metric": "exec_lift", "key": "", "value": 0.4 if row.arm == "mop" else 0.0}]}
+               for row in stepped.itertuples()]
+    (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
+    evidence = Evidence(results.metrics, select(results.trials()), PaperTables.load(), experiment=results)
+    execution = next(v for v in judge_all(evidence) if v.claim.startswith("(g)"))
+    under = {name: verdict for name, _, verdict in execution.under}
+    assert under["context=step"] == "not reproduced"  # in the raw graphs, as the trials executed
+    assert under["plan_graph=gated"].startswith("not yet run (needs pipelines/record_executions.py")  # main: not
+    assert under["context=step, plan_graph=gated"] == "reproduced"
+    assert under["context=to_exit, plan_graph=gated"].startswith("not yet run (needs study action_context")
+    assert execution.holds_under == ["context=step, plan_graph=gated"]

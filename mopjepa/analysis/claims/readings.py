@@ -37,6 +37,8 @@ SIGMAS = (0.3, 0.5, 0.7, 1.0)
 SAMPLES = (2, 4)
 CODES = (16, 32)
 CONTEXTS = ("step", "to_exit")
+CONTEXT_ARMS = ("dense", "mdn", "mop", "codebook")
+"""The arms of the action_context study: a context reading stands for each of them."""
 ROUTE_METRICS = ("plan_all", "precision", "realroute")
 WEIGHTED_ARMS = ("mop", "mdn", "codebook")
 """The arms whose output weights are learned (a router, mixture weights, code usage): the ones a gate at t or a
@@ -59,6 +61,9 @@ class Reading:
     that reads only some arms, those arms."""
     apply: Callable[[Evidence], Evidence | str] = lambda evidence: evidence
     """The evidence under this reading, or a line naming the trials it needs (not run)."""
+    replaces: bool = False
+    """It replaces its arms' standing configuration (a configuration reading): other trials, with their own
+    planned trials still to run."""
 
     def applies_to(self, reads: tuple[str, ...], arms: tuple[str, ...]) -> bool:
         """Whether it changes what a claim's rule reads (its metrics of its arms)."""
@@ -165,17 +170,27 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                 "again from its recorded edges)", EXECUTION_METRICS, apply=lambda e: planned_in(e, PLAN_GRAPH)),
         Reading("cov_p", "claim (h)'s precision read as COV-P of the teleport exits", ("threshold_precision",),
                 apply=lambda e: e.with_metrics(cov_p_rows(e))),
-        *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",),
+        *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",), replaces=True,
                   apply=lambda e, s=s: standing(e, "mdn", "mdn_softness", "sigma_fixed", s)) for s in SIGMAS],
-        *[Reading(f"S={n}", f"Var-JEPA with {n} samples", arms=("var",),
+        *[Reading(f"S={n}", f"Var-JEPA with {n} samples", arms=("var",), replaces=True,
                   apply=lambda e, n=n: standing(e, "var", "var_samples", "num_samples", n)) for n in SAMPLES],
-        *[Reading(f"codebook K={k}", f"the codebook with {k} codes", arms=("codebook",),
+        *[Reading(f"codebook K={k}", f"the codebook with {k} codes", arms=("codebook",), replaces=True,
                   apply=lambda e, k=k: standing(e, "codebook", "codebook_size", "K", k)) for k in CODES],
-        *[Reading(f"context={mode}", f"the action-conditioned models ({mode}, compass8)",
-                  arms=("dense", "mdn", "mop", "codebook"), apply=lambda e, mode=mode: contexts(e, mode))
+        *[Reading(f"context={mode}", f"the action-conditioned models ({mode}, compass8)", arms=CONTEXT_ARMS,
+                  replaces=True, apply=lambda e, mode=mode: contexts(e, mode)) for mode in CONTEXTS],
+        # the action-conditioned models' execution in their gated graphs: what a held-out transition they
+        # propose is worth to the executor, without the raw graph's low-weight outputs of every action
+        *[Reading(f"context={mode}, plan_graph={PLAN_GRAPH}", f"the action-conditioned models ({mode}, compass8) "
+                  f"executed in their {PLAN_GRAPH} graphs", EXECUTION_METRICS, CONTEXT_ARMS, replaces=True,
+                  apply=lambda e, mode=mode: then(contexts(e, mode), lambda c: planned_in(c, PLAN_GRAPH)))
           for mode in CONTEXTS],
     ]
     return [(reading, reading.apply(evidence)) for reading in found]
+
+
+def then(read: Evidence | str, step: Callable[[Evidence], Evidence | str]) -> Evidence | str:
+    """Two readings' changes one after the other (what the first needs, if it cannot be read)."""
+    return read if isinstance(read, str) else step(read)
 
 
 def cov_p_rows(evidence: Evidence) -> pd.DataFrame:
@@ -210,13 +225,13 @@ def judge_all(evidence: Evidence) -> list[Verdict]:
                 other = verdict
             elif isinstance(read, str):
                 other = Verdict(verdict.claim, verdict.paper, verdict.rule, settles=f"needs {read}")
-            elif not reading.metrics and (lacking := sorted(
+            elif reading.replaces and (lacking := sorted(
                     a for a in set(needs.arms) & set(reading.arms)
                     if read.selection.main.get(a) is evidence.selection.main.get(a))):
                 # a configuration reading that stands for only some of the claim's arms would mix readings
                 other = Verdict(verdict.claim, verdict.paper, verdict.rule,
                                 settles=f"needs {reading.what} for {', '.join(lacking)}")
-            elif reading.metrics:  # the same trials read otherwise: provisional with the default reading
+            elif not reading.replaces:  # the same trials read otherwise: provisional with the default reading
                 other = judge(claim, needs, read)
             else:
                 standing = [read.selection.main[a] for a in set(needs.arms) & set(reading.arms)]
