@@ -29,7 +29,7 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
 
 def test_paper_preset_counts():
     trials = preset_trials("paper")
-    assert len(trials) == 244 + 72 + 12  # + the action_context study and the readings
+    assert len(trials) == 244 + 72 + 24  # + the action_context study and the readings
     main = [t for t in trials if "main" in t["studies"]]
     assert all(set(t) == {"task", "arm", "seed", "episodes_per_task", "studies"} for t in main)
     assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
@@ -91,13 +91,13 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert Counter(t["arm"] for t in trials[60:90]) == {"m3": 15, "var": 15}
     # the soft sigmas 0.7, 1.0 and 0.5 on medium, the readings, the soft sigmas on teleport, the action context
     # study, the MDN grid on medium (its default cell merged into the main MDN), then the rest of the softness study
-    ablations, softness = trials[90:96], trials[96:105] + trials[117:126] + trials[213:]
-    assert Counter(t["studies"][0] for t in trials[105:117]) == {"var_samples": 6, "codebook_size": 6}
-    assert {t["task"] for t in trials[117:126]} == {"pointmaze-teleport-navigate-v0"}
-    assert trials[126:198] == preset_trials("action_context")
+    ablations, softness = trials[90:96], trials[96:105] + trials[129:138] + trials[225:]
+    assert Counter(t["studies"][0] for t in trials[105:129]) == {"var_samples": 18, "codebook_size": 6}
+    assert {t["task"] for t in trials[129:138]} == {"pointmaze-teleport-navigate-v0"}
+    assert trials[138:210] == preset_trials("action_context")
     grid = [t for t in trials if "mdn_grid" in t["studies"]]
-    assert trials[198:213] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
-    assert len(trials) == 222
+    assert trials[210:225] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
+    assert len(trials) == 234
     assert {(t["task"], t["seed"]) for t in ablations} == {("pointmaze-medium-stitch-v0", s) for s in (0, 1, 2)}
     assert Counter(t["arm"] for t in ablations) == {"ensemble": 3, "mop": 3}
     assert {t["arm"] for t in softness} == {"mdn"} and [t["sigma_fixed"] for t in softness[:3]] == [0.7] * 3

@@ -7,8 +7,8 @@
           lam_bal = 0 ablation, then the mdn_softness study's soft sigmas 0.7, 1.0 and 0.5 (they decide
           whether an MDN soft enough to route through non-existent edges exists: claims (c), (d), (i));
           its sigmas 0.3, 0.1 and 0.03 after (v)
-    (iv)  the readings of tune_spaces/readings.py (Var with S = 2, 4 and the codebook with K = 16, 32 on
-          teleport, seeds 0-2: cheap, and claim (a) and the codebook's coverage turn on them), the
+    (iv)  the readings of tune_spaces/readings.py (Var with S = 2, 4 on the three mazes and the codebook with
+          K = 16, 32 on teleport, seeds 0-2: cheap, and claim (a) and the codebook's coverage turn on them), the
           mdn_softness sigmas 0.7, 1.0 and 0.5 on pointmaze-teleport-navigate-v0, then the
           action_context study (tune_spaces/action_context.py): dense, mdn, mop and codebook with the
           action in their context ('step' and 'to_exit'), queried with compass8, the three mazes, seeds 0-2
@@ -23,8 +23,8 @@ each, nice 5), mean wall seconds per trial without / with execution: dense 182 /
 hours of wall time on 2 cores), (ii) 3.4 (1.7 hours); (iii) is about 6 more (30 trials, mostly
 MDN); (iv) about 9.7 (72 trials: per seed 3.2 CPU-hours, the main trials' cost, since querying 8
 actions adds 0.3 s (medium) to 1.0 s (large) per evaluation, measured); the teleport softness trials
-about 1.8; (iv)'s readings 0.8; (v) about 3.5 (15 MDN trials). It resumes and grows by appending,
-so it runs in pieces across sessions.
+about 1.8; (iv)'s readings 2 (1.2 of it Var on medium and large, added with 135 trials run); (v) about
+3.5 (15 MDN trials). It resumes and grows by appending, so it runs in pieces across sessions.
 """
 
 from tune_spaces import action_context, mdn_softness, paper, readings
