@@ -29,7 +29,7 @@ def test_presets_are_valid_and_only_name_keys_their_arm_has(preset):
 
 def test_paper_preset_counts():
     trials = preset_trials("paper")
-    assert len(trials) == 244 + 72 + 24  # + the action_context study and the readings
+    assert len(trials) == 244 + 9 + 72 + 24  # + the soft MDN on large, the action_context study and the readings
     main = [t for t in trials if "main" in t["studies"]]
     assert all(set(t) == {"task", "arm", "seed", "episodes_per_task", "studies"} for t in main)
     assert Counter(t["arm"] for t in main) == {a: 15 for a in ("dense", "m3", "var", "mdn", "mop", "codebook")}
@@ -75,9 +75,9 @@ def test_mechanism_preset_is_every_arm_over_the_branch_counts_with_three_seeds()
 
 def test_mdn_softness_is_six_fixed_sigmas_beside_the_learned_one_with_mop_alongside():
     trials = preset_trials("mdn_softness")
-    assert len(trials) == 2 * 3 * 8
+    assert len(trials) == 2 * 3 * 8 + 3 * 3  # and the soft sigmas on large-stitch
     assert Counter(t.get("sigma_fixed", "learned") for t in trials if t["arm"] == "mdn") == {
-        "learned": 6, 0.03: 6, 0.1: 6, 0.3: 6, 0.5: 6, 0.7: 6, 1.0: 6}
+        "learned": 6, 0.03: 6, 0.1: 6, 0.3: 6, 0.5: 9, 0.7: 9, 1.0: 9}
     assert sum(t["arm"] == "mop" for t in trials) == 6 and {t["seed"] for t in trials} == {0, 1, 2}
     assert {t["studies"][0] for t in trials} == {"mdn_softness"}
     assert plain(trials) <= plain(preset_trials("paper"))  # the same trials as the paper preset's
@@ -91,18 +91,19 @@ def test_reproduce_puts_the_tables_2_3_core_first_and_is_part_of_the_paper_matri
     assert Counter(t["arm"] for t in trials[60:90]) == {"m3": 15, "var": 15}
     # the soft sigmas 0.7, 1.0 and 0.5 on medium, the readings, the soft sigmas on teleport, the action context
     # study, the MDN grid on medium (its default cell merged into the main MDN), then the rest of the softness study
-    ablations, softness = trials[90:96], trials[96:105] + trials[129:138] + trials[225:]
+    ablations, softness = trials[90:96], trials[96:105] + trials[129:147] + trials[234:]
     assert Counter(t["studies"][0] for t in trials[105:129]) == {"var_samples": 18, "codebook_size": 6}
-    assert {t["task"] for t in trials[129:138]} == {"pointmaze-teleport-navigate-v0"}
-    assert trials[138:210] == preset_trials("action_context")
+    assert [t["task"] for t in trials[129:147]] == ["pointmaze-teleport-navigate-v0"] * 9 + [
+        "pointmaze-large-stitch-v0"] * 9
+    assert trials[147:219] == preset_trials("action_context")
     grid = [t for t in trials if "mdn_grid" in t["studies"]]
-    assert trials[210:225] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
-    assert len(trials) == 234
+    assert trials[219:234] == [t for t in grid if "main" not in t["studies"]] and len(grid) == 18
+    assert len(trials) == 243
     assert {(t["task"], t["seed"]) for t in ablations} == {("pointmaze-medium-stitch-v0", s) for s in (0, 1, 2)}
     assert Counter(t["arm"] for t in ablations) == {"ensemble": 3, "mop": 3}
     assert {t["arm"] for t in softness} == {"mdn"} and [t["sigma_fixed"] for t in softness[:3]] == [0.7] * 3
     assert Counter(t["task"] for t in softness) == {"pointmaze-medium-stitch-v0": 18,
-                                                    "pointmaze-teleport-navigate-v0": 9}
+                                                    "pointmaze-teleport-navigate-v0": 9, "pointmaze-large-stitch-v0": 9}
     executing = [t for t in trials if t["episodes_per_task"]]
     assert {t["task"] for t in executing} == {"pointmaze-medium-stitch-v0", "pointmaze-large-stitch-v0"}
     assert all(t["episodes_per_task"] == 50 and t["seed"] < 3 for t in executing)

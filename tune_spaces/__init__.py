@@ -20,7 +20,7 @@ PRESETS: dict[str, Callable[[], list[dict]]] = {
     "quick": quick.trials,
     "paper": paper.trials,
     "mechanism": mechanism.trials,
-    "mdn_softness": mdn_softness.trials,
+    "mdn_softness": mdn_softness.study,
     "reproduce": reproduce.trials,
     "action_context": action_context.trials,
     "readings": readings.trials,

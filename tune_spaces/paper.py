@@ -6,9 +6,11 @@
 - Ablations ("Summary and Ablations"): the independent ensemble, no load balance, slow soft-to-hard
   annealing over 80% of training, and uniform edge cost (execution rankings), 3 seeds.
 - Matched capacity on large-stitch: mop and mdn (its best load balance) at K = 16, 60k steps, 5 seeds.
-- The MDN softness study (tune_spaces/mdn_softness.py): fixed sigma 0.03 to 1.0 beside the learned one.
+- The MDN softness study (tune_spaces/mdn_softness.py): fixed sigma 0.03 to 1.0 beside the learned one
+  (and the soft sigmas 0.5-1.0 on large-stitch).
 - The action-conditioned world model (tune_spaces/action_context.py): c = [z, a], queried with compass8.
-- Readings (tune_spaces/readings.py): Var with S = 2 and 4, the codebook with K = 16 and 32, on teleport.
+- Readings (tune_spaces/readings.py): Var with S = 2 and 4 on the three mazes, the codebook with K = 16 and 32
+  on teleport.
 
 Execution (Table 4) runs on medium- and large-stitch for seeds 0-2, 50 episodes per task as OGBench
 evaluates; one rule for every trial, so identical configs collapse into one trial.
@@ -44,4 +46,5 @@ def trials() -> list[dict]:
     for seed in PLANNING_SEEDS:
         out.append(trial(LARGE, "mop", seed, "matched_capacity", K=16, steps=60_000))
         out.append(trial(LARGE, "mdn", seed, "matched_capacity", K=16, lam_bal=0.1, steps=60_000))
-    return out + mdn_softness.trials() + action_context.trials() + readings.trials()
+    out += mdn_softness.study()
+    return out + action_context.trials() + readings.trials()

@@ -9,7 +9,8 @@
           its sigmas 0.3, 0.1 and 0.03 after (v)
     (iv)  the readings of tune_spaces/readings.py (Var with S = 2, 4 on the three mazes and the codebook with
           K = 16, 32 on teleport, seeds 0-2: cheap, and claim (a) and the codebook's coverage turn on them), the
-          mdn_softness sigmas 0.7, 1.0 and 0.5 on pointmaze-teleport-navigate-v0, then the
+          mdn_softness sigmas 0.7, 1.0 and 0.5 on pointmaze-teleport-navigate-v0, then on
+          pointmaze-large-stitch-v0 (claims (d) and (i) read every maze; 9 MDN trials, ~2 CPU-hours), then the
           action_context study (tune_spaces/action_context.py): dense, mdn, mop and codebook with the
           action in their context ('step' and 'to_exit'), queried with compass8, the three mazes, seeds 0-2
     (v)   the MDN fairness grid (K in {8, 16} x lam_bal in {0, 0.01, 0.1}, seeds 0-2) on
@@ -45,7 +46,8 @@ def trials() -> list[dict]:
     out += readings.trials()
     # Before the action context study (reordered 2026-12-07, with 133 trials run): the soft MDN on
     # teleport completes the softness reading of claims (c), (d) and (i) for 1.8 CPU-hours.
-    out += mdn_softness.trials(tasks=(TELEPORT,), seeds=COVERAGE_SEEDS, sigmas=(0.7, 1.0, 0.5))
+    out += mdn_softness.trials(tasks=(TELEPORT,), seeds=COVERAGE_SEEDS, sigmas=mdn_softness.SOFT)
+    out += mdn_softness.soft_on_large()  # claims (d) and (i) read every maze (added with 137 trials run)
     out += action_context.trials()
     out += paper.mdn_grid(tasks=(MEDIUM,))  # its default cell is the main MDN, which merges into it
     out += mdn_softness.trials(tasks=(MEDIUM,), seeds=COVERAGE_SEEDS, sigmas=(0.3, 0.1, 0.03))
