@@ -79,7 +79,7 @@ def test_the_gated_graphs_execution_is_read_from_the_records_executions(tmp_path
     write(tmp_path, trials)
     experiment = load_experiment(tmp_path)
     stepped = experiment.trials().query("context_action == 'step'").sort_values("seed")
-    entries = [{"trial_id": t, "plan_graph": "gated", "task": MED, "seed": int(seed),
+    entries = [{"trial_id": t, "reading": "plan_graph=gated", "task": MED, "seed": int(seed),
                 "rows": [{"metric": "exec_lift", "key": "", "value": lift}]}
                for t, seed, lift in zip(stepped["trial_id"], stepped["seed"], (0.2, 0.4), strict=True)]
     (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))

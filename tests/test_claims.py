@@ -223,10 +223,10 @@ def test_execution_is_read_again_in_the_gated_graph_once_every_main_trial_was_ex
         assert found["(g)"].verdict == "not reproduced"  # the default reading: the raw graph, no lift
         return {name: verdict for name, _, verdict in found["(g)"].under}["plan_graph=gated"]
 
-    assert under_gated() == ("not yet run (needs pipelines/record_executions.py --plan-graph gated for 12 "
+    assert under_gated() == ("not yet run (needs pipelines/record_executions.py --reading plan_graph=gated for 12 "
                              "trial(s))")
     # MoP gains in its gated graph, dense does not: every main executing trial executed again
-    entries = [{"trial_id": row.trial_id, "plan_graph": "gated", "task": row.task, "seed": int(row.seed),
+    entries = [{"trial_id": row.trial_id, "reading": "plan_graph=gated", "task": row.task, "seed": int(row.seed),
                 "rows": [{"metric": "exec_success", "key": "", "value": 0.8 if row.arm == "mop" else 0.4},
                          {"metric": "exec_lift", "key": "", "value": 0.4 if row.arm == "mop" else 0.0}]}
                for row in results.trials().itertuples()]
@@ -273,7 +273,7 @@ def test_the_action_conditioned_models_are_read_in_their_gated_graphs_too(tmp_pa
     write_trials(tmp_path, trials)
     results = load_experiment(tmp_path)
     stepped = results.trials().query("context_action == 'step'")
-    entries = [{"trial_id": row.trial_id, "plan_graph": "gated", "task": row.task, "seed": int(row.seed),
+    entries = [{"trial_id": row.trial_id, "reading": "plan_graph=gated", "task": row.task, "seed": int(row.seed),
                 "rows": [{"metric": "exec_lift", "key": "", "value": 0.4 if row.arm == "mop" else 0.0}]}
                for row in stepped.itertuples()]
     (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
@@ -285,3 +285,25 @@ def test_the_action_conditioned_models_are_read_in_their_gated_graphs_too(tmp_pa
     assert under["context=step, plan_graph=gated"] == "reproduced"
     assert under["context=to_exit, plan_graph=gated"].startswith("not yet run (needs study action_context")
     assert execution.holds_under == ["context=step, plan_graph=gated"]
+
+
+def test_a_fallback_reading_leaves_no_gain_it_did_not_measure(tmp_path):
+    from mopjepa.analysis.claims.readings import executed_as
+    from mopjepa.analysis.executions import EXECUTIONS_FILE, EXPLORE
+
+    trials = [({"task": MEDIUM, "arm": "mop", "seed": seed, "episodes_per_task": 2}, ["main"],
+               {"exec_success": 0.4, "exec_floor": 0.4, "exec_lift": 0.0, "exec_truth": 1.0, "exec_gain": 0.0})
+              for seed in (0, 1)]
+    write_trials(tmp_path, trials)
+    results = load_experiment(tmp_path)
+    entries = [{"trial_id": row.trial_id, "reading": EXPLORE, "task": row.task, "seed": int(row.seed),
+                "rows": [{"metric": "exec_success", "key": "", "value": 0.6},
+                         {"metric": "exec_floor", "key": "", "value": 0.5},
+                         {"metric": "exec_lift", "key": "", "value": 0.1}]}
+               for row in results.trials().itertuples()]
+    (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
+    evidence = Evidence(results.metrics, select(results.trials()), PaperTables.load(), experiment=results)
+    read = executed_as(evidence, EXPLORE)
+    values = read.metrics.groupby("metric")["value"].apply(list).to_dict()
+    assert values == {"exec_success": [0.6, 0.6], "exec_floor": [0.5, 0.5], "exec_lift": [0.1, 0.1]}
+    assert set(evidence.metrics["metric"]) >= {"exec_truth", "exec_gain"}  # the default reading keeps its own

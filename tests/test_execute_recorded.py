@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mopjepa.analysis.executions import EXECUTIONS_FILE, executed_in
+from mopjepa.analysis.executions import EXECUTIONS_FILE, EXPLORE, executed_in
 from mopjepa.analysis.load import load_experiment
 from mopjepa.config import TrialConfig
 from mopjepa.config.identity import current_flat
@@ -69,16 +69,16 @@ def test_record_executions_reads_the_gated_graph_against_the_trials_own_floor_an
     experiment_dir = tmp_path / "reproduce"
     left_out = shutil.ignore_patterns("tune", "trials", "report", "*.lock", EXECUTIONS_FILE)
     shutil.copytree(RECORD, experiment_dir, ignore=left_out)
-    args = [str(experiment_dir), "--plan-graph", "gated", "--study", "action_context"]
+    args = [str(experiment_dir), "--reading", "plan_graph=gated", "--study", "action_context"]
     store = record_executions.ExecutionFile(experiment_dir / EXECUTIONS_FILE)
-    planned = record_executions.trials_to_execute(load_experiment(experiment_dir), "gated", "action_context")
+    planned = record_executions.trials_to_execute(load_experiment(experiment_dir), "plan_graph=gated", "action_context")
     assert MOP_STEP_MEDIUM in set(planned["trial_id"]) and not store.entries
     # Run one trial only: mark every other one as already held.
     for trial in sorted(set(planned["trial_id"]) - {MOP_STEP_MEDIUM}):
-        store.add({"trial_id": trial, "plan_graph": "gated", "rows": []})
+        store.add({"trial_id": trial, "reading": "plan_graph=gated", "rows": []})
     assert record_executions.main(args) == 0
 
-    rows = executed_in(experiment_dir / EXECUTIONS_FILE, "gated")
+    rows = executed_in(experiment_dir / EXECUTIONS_FILE, "plan_graph=gated")
     mine = rows[rows["trial_id"] == MOP_STEP_MEDIUM].set_index(["metric", "key"])["value"]
     own = load_experiment(experiment_dir).metrics
     own = own[own["trial_id"] == MOP_STEP_MEDIUM].set_index(["metric", "key"])["value"]
@@ -89,3 +89,23 @@ def test_record_executions_reads_the_gated_graph_against_the_trials_own_floor_an
     before = gated.read_text()
     assert record_executions.main(args) == 0  # a rerun holds every entry: nothing runs, nothing changes
     assert gated.read_text() == before
+
+
+def test_a_fallback_reading_executes_against_its_own_floor_and_claims_no_ceilings(tmp_path):
+    experiment_dir = tmp_path / "reproduce"
+    left_out = shutil.ignore_patterns("tune", "trials", "report", "floors", "*.lock", EXECUTIONS_FILE)
+    shutil.copytree(RECORD, experiment_dir, ignore=left_out)
+    store = record_executions.ExecutionFile(experiment_dir / EXECUTIONS_FILE)
+    planned = record_executions.trials_to_execute(load_experiment(experiment_dir), EXPLORE, "action_context")
+    for trial in sorted(set(planned["trial_id"]) - {MOP_STEP_MEDIUM}):
+        store.add({"trial_id": trial, "reading": EXPLORE, "rows": []})
+    assert record_executions.main([str(experiment_dir), "--reading", EXPLORE, "--study", "action_context"]) == 0
+
+    (entry,) = [e for e in json.loads((experiment_dir / EXECUTIONS_FILE).read_text())["executions"] if e["rows"]]
+    assert entry["execute"]["fallback"] == "explore" and entry["execute"]["plan_graph"] == "raw"
+    rows = executed_in(experiment_dir / EXECUTIONS_FILE, EXPLORE)
+    metrics = set(rows["metric"])
+    assert {"exec_success", "exec_floor", "exec_lift"} <= metrics
+    assert not metrics & {"exec_ceiling", "exec_truth", "exec_gain"}  # the ceilings ran with the straight fallback
+    floors = [json.loads(path.read_text())["key"] for path in (experiment_dir / "floors").glob("*.json")]
+    assert [json.loads(key)["fallback"] for key in floors] == ["explore"]  # the floor under the same executor

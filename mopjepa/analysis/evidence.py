@@ -69,10 +69,10 @@ class Evidence:
         group = self.selection.main.get(arm)
         return pd.Series(dtype=float) if group is None else per_seed(self.metrics, group.trial_ids, task, metric, key)
 
-    def executed_in(self, plan_graph: str) -> pd.DataFrame:
-        """[trial_id, task, seed, metric, key, value]: the trials executed again in `plan_graph`'s graph from their
-        recorded edges (pipelines/record_executions.py); empty where none was."""
-        return executed_in(self.experiment.root / EXECUTIONS_FILE if self.experiment else Path("-"), plan_graph)
+    def executed_in(self, reading: str) -> pd.DataFrame:
+        """[trial_id, task, seed, metric, key, value]: the trials executed again under an execution reading from
+        their recorded edges (pipelines/record_executions.py); empty where none was."""
+        return executed_in(self.experiment.root / EXECUTIONS_FILE if self.experiment else Path("-"), reading)
 
     def with_metrics(self, replacement: pd.DataFrame) -> Evidence:
         """This evidence with each (trial, metric, key) of `replacement` [trial_id, metric, key, value] in place of

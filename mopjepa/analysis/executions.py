@@ -1,8 +1,9 @@
-"""A record's trials executed again in another of their recorded graphs, read as metrics (the plan_graph readings).
+"""A record's trials executed again under another execution choice, read as metrics (the execution readings).
 
-`pipelines/record_executions.py` writes `<experiment>/executions.json`: for each (trial, plan_graph) the
-rows the trial would have written had its executor planned in that graph (exec_success, exec_floor,
-exec_lift, exec_ceiling, exec_truth, exec_gain per task and overall; the fallback share; mean replans).
+`pipelines/record_executions.py` writes `<experiment>/executions.json`: for each (trial, reading) the rows the
+trial would have written had its executor run with that reading's choice (exec_success, exec_floor, exec_lift
+per task and overall; the fallback share; mean replans; and exec_ceiling, exec_truth, exec_gain where the
+reading leaves the ceilings as they were). A reading changes ExecuteConfig fields (EXECUTION_READINGS).
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from pathlib import Path
 import pandas as pd
 
 EXECUTIONS_FILE = "executions.json"
-PLAN_GRAPH = "gated"
-"""The graph the record is executed again in: the protocol's default executor plans in the raw one (§6 [choice])."""
+GATED = "plan_graph=gated"
+EXPLORE = "fallback=explore"
+EXECUTION_READINGS = {GATED: {"plan_graph": "gated"}, EXPLORE: {"fallback": "explore"}}
+"""reading -> the ExecuteConfig fields it changes: the graph planned in (the protocol's default is the raw
+one), the fallback without a path (the default steers straight at the goal). docs/protocol.md §6, §10."""
+CEILING_FIELDS = ("plan_graph",)
+"""The fields a reading may change and keep the trial's ceilings (executions of ground truth's graphs, which
+do not depend on the proposed graph); a reading that changes another field has no ceilings, so no gain."""
 COLUMNS = ["trial_id", "task", "seed", "metric", "key", "value"]
 
 
 def execution_key(entry: dict) -> tuple[str, str]:
-    return entry["trial_id"], entry["plan_graph"]
+    return entry["trial_id"], entry["reading"]
 
 
-def executed_in(path: Path, plan_graph: str) -> pd.DataFrame:
-    """[trial_id, task, seed, metric, key, value]: every trial's execution rows in `plan_graph` (none if the file
+def executed_in(path: Path, reading: str) -> pd.DataFrame:
+    """[trial_id, task, seed, metric, key, value]: every trial's execution rows under `reading` (none if the file
     is absent)."""
     entries = json.loads(path.read_text())["executions"] if path.exists() else []
     rows = [{"trial_id": entry["trial_id"], "task": entry["task"], "seed": entry["seed"], **row}
-            for entry in entries if entry["plan_graph"] == plan_graph for row in entry["rows"]]
+            for entry in entries if entry["reading"] == reading for row in entry["rows"]]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
-from mopjepa.analysis.executions import PLAN_GRAPH
+from mopjepa.analysis.executions import GATED
 from mopjepa.analysis.paper import MISSING, arm_label, task_label
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup
@@ -74,12 +74,12 @@ def _ratio_cell(ours: pd.Series, free: pd.Series) -> str:
 
 def action_context_table(evidence: Evidence) -> Table:
     columns = ["task", "context", "arm"] + [m + (f"[{k}]" if k else "") for m, k in METRICS]
-    columns += [f"exec_lift, {PLAN_GRAPH} graph", "realroute / action-free (same seed)"]
+    columns += ["exec_lift, gated graph", "realroute / action-free (same seed)"]
     table = Table("action_context",
                   "Action-conditioned world models (c = [z, a], queried with compass8) beside the action-free ones",
                   columns)
     rows = _rows(evidence)
-    replanned = evidence.executed_in(PLAN_GRAPH)
+    replanned = evidence.executed_in(GATED)
     mixed = []
     for task, mode, arm, group in rows:
         row = [task_label(task), mode, arm_label(arm)]
@@ -100,9 +100,9 @@ def action_context_table(evidence: Evidence) -> Table:
         "graphs are the union over the 8 compass actions of the graphs gated inside each query (docs/protocol.md).",
         NORM_NOTE,
         "exec_lift = exec_success − exec_floor (execution runs on medium- and large-stitch only), planned in the "
-        f"raw graph (the protocol's default); exec_lift, {PLAN_GRAPH} graph: the same trials executed again in their "
-        f"recorded {PLAN_GRAPH} graph (pipelines/record_executions.py, the reading plan_graph={PLAN_GRAPH}), the "
-        "same floor and episode seeds.",
+        "raw graph (the protocol's default); exec_lift, gated graph: the same trials executed again in their "
+        f"recorded gated graph (pipelines/record_executions.py, the reading {GATED}), the same floor and episode "
+        "seeds.",
     ]
     if mixed:
         table.notes.append("Trained on other data than the action-free trials they are read against (another "

@@ -19,12 +19,12 @@ import pandas as pd
 from mopjepa.analysis.claims import rules
 from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
-from mopjepa.analysis.executions import PLAN_GRAPH
+from mopjepa.analysis.executions import EXECUTION_READINGS, EXPLORE, GATED
 from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.audit.actions import COMPASS
-from mopjepa.config import GraphConfig
+from mopjepa.config import ExecuteConfig, GraphConfig
 from mopjepa.evaluate.regate import RecordedOutputs, gated_outputs, planning_metrics
 
 GATES = (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)
@@ -47,6 +47,8 @@ WEIGHTED_ARMS = ("mop", "mdn", "codebook")
 weight floor reads. Var's samples (1/S each) and single-output arms carry no weight to threshold: at t >= 1/S
 a gate would empty Var's graph for no reason the model gave, so these readings leave them as recorded."""
 EXECUTION_METRICS = ("exec_success", "exec_floor", "exec_lift", "exec_gain")
+EXECUTION_ROWS = (*EXECUTION_METRICS, "exec_ceiling", "exec_truth")
+"""Every per-trial execution metric a reading of the execution replaces (or, where it has none, removes)."""
 PAPER_GRAPHS = {"plan_all": "plan_all_raw", "precision": "precision_raw"}
 """paper_graphs: the metric -> the recorded metric it is read from."""
 
@@ -112,17 +114,23 @@ def at_step(evidence: Evidence, step: int) -> Evidence | str:
     return evidence.with_metrics(rows)
 
 
-def planned_in(evidence: Evidence, plan_graph: str) -> Evidence | str:
-    """Every executing trial of the main configurations read as executed in `plan_graph`'s graph (each executed
-    again from its recorded edges, pipelines/record_executions.py); all of them, or none (no mixed reading)."""
-    rows = evidence.executed_in(plan_graph)
+def executed_as(evidence: Evidence, reading: str) -> Evidence | str:
+    """Every executing trial of the main configurations read as executed under an execution reading (each
+    executed again from its recorded edges, pipelines/record_executions.py); all of them, or none (no mixed
+    reading). A trial's ceiling, truth and gain rows go where the reading has none (another fallback)."""
+    rows = evidence.executed_in(reading)
     metrics = evidence.metrics
-    executing = metrics[(metrics["metric"] == "exec_success") & (metrics["plan_graph"].fillna("raw") != plan_graph)]
+    executing = metrics[metrics["metric"] == "exec_success"]
+    for field, value in EXECUTION_READINGS[reading].items():
+        executing = executing[executing[field].fillna(getattr(ExecuteConfig, field)) != value]
     main = {t for group in evidence.selection.main.values() for t in group.trial_ids}
     lacking = (main & set(executing["trial_id"])) - set(rows["trial_id"])
     if lacking:
-        return f"pipelines/record_executions.py --plan-graph {plan_graph} for {len(lacking)} trial(s)"
-    return evidence.with_metrics(rows)
+        return f"pipelines/record_executions.py --reading {reading} for {len(lacking)} trial(s)"
+    read = evidence.with_metrics(rows)
+    stale = read.metrics["trial_id"].isin(set(rows["trial_id"])) & read.metrics["metric"].isin(
+        set(EXECUTION_ROWS) - set(rows["metric"]))
+    return dataclasses.replace(read, metrics=read.metrics[~stale])
 
 
 def standing(evidence: Evidence, arm: str, study: str, key: str, value) -> Evidence | str:
@@ -168,8 +176,10 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                 WEIGHTED_ARMS, apply=regate_as("raw_floor")),
         *[Reading(f"step@{n}", f"every metric at training step {n}", steps_metrics,
                   apply=lambda e, n=n: at_step(e, n)) for n in STEPS],
-        Reading(f"plan_graph={PLAN_GRAPH}", f"execution planned in the {PLAN_GRAPH} graph (each trial executed "
-                "again from its recorded edges)", EXECUTION_METRICS, apply=lambda e: planned_in(e, PLAN_GRAPH)),
+        Reading(GATED, "execution planned in the gated graph (each trial executed again from its recorded edges)",
+                EXECUTION_METRICS, apply=lambda e: executed_as(e, GATED)),
+        Reading(EXPLORE, "the executor's fallback explores where the graph has no path (each trial executed again "
+                "from its recorded edges)", EXECUTION_METRICS, apply=lambda e: executed_as(e, EXPLORE)),
         Reading("cov_p", "claim (h)'s precision read as COV-P of the teleport exits", ("threshold_precision",),
                 apply=lambda e: e.with_metrics(cov_p_rows(e))),
         *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",), replaces=True,
@@ -182,9 +192,9 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                   replaces=True, apply=lambda e, mode=mode: contexts(e, mode)) for mode in CONTEXTS],
         # the action-conditioned models' execution in their gated graphs: what a held-out transition they
         # propose is worth to the executor, without the raw graph's low-weight outputs of every action
-        *[Reading(f"context={mode}, plan_graph={PLAN_GRAPH}", f"the action-conditioned models ({mode}, compass8) "
-                  f"executed in their {PLAN_GRAPH} graphs", EXECUTION_METRICS, CONTEXT_ARMS, replaces=True,
-                  apply=lambda e, mode=mode: then(contexts(e, mode), lambda c: planned_in(c, PLAN_GRAPH)))
+        *[Reading(f"context={mode}, {GATED}", f"the action-conditioned models ({mode}, compass8) executed in their "
+                  "gated graphs", EXECUTION_METRICS, CONTEXT_ARMS, replaces=True,
+                  apply=lambda e, mode=mode: then(contexts(e, mode), lambda c: executed_as(c, GATED)))
           for mode in CONTEXTS],
     ]
     return [(reading, reading.apply(evidence)) for reading in found]
