@@ -29,10 +29,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mopjepa.analysis.executions import CEILING_FIELDS, EXECUTION_READINGS, EXECUTIONS_FILE, GATED, execution_key
+from mopjepa.analysis.executions import (
+    CEILING_FIELDS,
+    EXECUTION_READINGS,
+    EXECUTIONS_FILE,
+    GATED,
+    execution_key,
+    ran_otherwise,
+)
 from mopjepa.analysis.load import ExperimentResults, load_experiment
-from mopjepa.analysis.references import REFERENCES_FILE, with_references
-from mopjepa.config import ExecuteConfig, TrialConfig
+from mopjepa.analysis.references import REFERENCES_FILE, per_task, with_references
+from mopjepa.config import TrialConfig
 from mopjepa.config.identity import current_flat
 from mopjepa.data.maze import MazeGeometry
 from mopjepa.data.names import parse_dataset_name
@@ -59,18 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def trials_to_execute(experiment: ExperimentResults, reading: str, study: str | None) -> pd.DataFrame:
     """One row per complete executing trial that ran otherwise than `reading` (flat config, lineage, config_json)."""
     trials = experiment.trials()
-    differs = pd.Series(False, index=trials.index)
-    for field, value in EXECUTION_READINGS[reading].items():
-        differs |= trials[field].fillna(getattr(ExecuteConfig, field)) != value
-    chosen = (trials["episodes_per_task"].fillna(0) > 0) & differs
+    chosen = (trials["episodes_per_task"].fillna(0) > 0) & ran_otherwise(trials, reading)
     if study is not None:
         chosen &= trials["studies"].map(lambda text: study in parse_studies(text))
     return trials[chosen].sort_values("trial_id")
-
-
-def per_task(metrics: pd.DataFrame, metric: str) -> dict[int, float]:
-    rows = metrics[(metrics["metric"] == metric) & (metrics["key"] != "")]
-    return dict(zip(rows["key"].astype(int), rows["value"].astype(float), strict=True))
 
 
 class ExecutionFile:

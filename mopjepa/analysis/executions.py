@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mopjepa.config import ExecuteConfig
+
 EXECUTIONS_FILE = "executions.json"
 GATED = "plan_graph=gated"
 EXPLORE = "fallback=explore"
@@ -23,6 +25,15 @@ CEILING_FIELDS = ("plan_graph",)
 """The fields a reading may change and keep the trial's ceilings (executions of ground truth's graphs, which
 do not depend on the proposed graph); a reading that changes another field has no ceilings, so no gain."""
 COLUMNS = ["trial_id", "task", "seed", "metric", "key", "value"]
+
+
+def ran_otherwise(rows: pd.DataFrame, reading: str) -> pd.Series:
+    """[len(rows)] bool: the rows (with their trials' config columns) whose executor ran otherwise than `reading`
+    (a field missing from an old row reads as its default)."""
+    differs = pd.Series(False, index=rows.index)
+    for field, value in EXECUTION_READINGS[reading].items():
+        differs |= rows[field].fillna(getattr(ExecuteConfig, field)) != value
+    return differs
 
 
 def execution_key(entry: dict) -> tuple[str, str]:

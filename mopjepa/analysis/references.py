@@ -22,6 +22,12 @@ REFERENCE_SOURCE = "exec_reference_source"
 """A metrics column naming where rows added by `with_references` came from (absent: the trial's own)."""
 
 
+def per_task(metrics: pd.DataFrame, metric: str) -> dict[int, float]:
+    """{task id: value} of one trial's per-task rows of `metric` (key = the task id)."""
+    rows = metrics[(metrics["metric"] == metric) & (metrics["key"] != "")]
+    return dict(zip(rows["key"].astype(int), rows["value"].astype(float), strict=True))
+
+
 def with_references(metrics: pd.DataFrame, path: Path) -> pd.DataFrame:
     """`metrics` plus exec_ceiling, exec_truth and exec_gain rows, as a trial writes them, for every trial without
     its own that a matched entry of the references file at `path` names (rows marked in REFERENCE_SOURCE)."""
@@ -38,12 +44,8 @@ def with_references(metrics: pd.DataFrame, path: Path) -> pd.DataFrame:
         mine = metrics[metrics["trial_id"] == trial]
         if mine.empty or set(references) != {"ceiling", "truth"}:
             continue
-
-        def per_task(metric: str, mine: pd.DataFrame = mine) -> dict[int, float]:
-            tasks = mine[(mine["metric"] == metric) & (mine["key"] != "")]
-            return dict(zip(tasks["key"].astype(int), tasks["value"], strict=True))
-
-        gain, overall_gain = execution_gains(per_task("exec_success"), per_task("exec_floor"), references["truth"])
+        gain, overall_gain = execution_gains(per_task(mine, "exec_success"), per_task(mine, "exec_floor"),
+                                             references["truth"])
         base = mine.iloc[0].drop(["metric", "key", "value"]).to_dict()
         for metric, values in (("exec_ceiling", references["ceiling"]), ("exec_truth", references["truth"]),
                                ("exec_gain", gain)):

@@ -19,12 +19,12 @@ import pandas as pd
 from mopjepa.analysis.claims import rules
 from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
-from mopjepa.analysis.executions import EXECUTION_READINGS, EXPLORE, GATED
+from mopjepa.analysis.executions import EXPLORE, GATED, ran_otherwise
 from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.audit.actions import COMPASS
-from mopjepa.config import ExecuteConfig, GraphConfig
+from mopjepa.config import GraphConfig
 from mopjepa.evaluate.regate import RecordedOutputs, gated_outputs, planning_metrics
 
 GATES = (1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4)
@@ -121,8 +121,7 @@ def executed_as(evidence: Evidence, reading: str) -> Evidence | str:
     rows = evidence.executed_in(reading)
     metrics = evidence.metrics
     executing = metrics[metrics["metric"] == "exec_success"]
-    for field, value in EXECUTION_READINGS[reading].items():
-        executing = executing[executing[field].fillna(getattr(ExecuteConfig, field)) != value]
+    executing = executing[ran_otherwise(executing, reading)]
     main = {t for group in evidence.selection.main.values() for t in group.trial_ids}
     lacking = (main & set(executing["trial_id"])) - set(rows["trial_id"])
     if lacking:
