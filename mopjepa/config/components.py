@@ -99,6 +99,8 @@ class TrainConfig:
     'cpu' or 'cuda'. Where, not what: not part of the trial's identity (see docs/protocol.md#8-threads-and-device)."""
 
     DEVICES: ClassVar[tuple[str, ...]] = ("auto", "cpu", "cuda")
+    DIAGNOSTIC_EXAMPLES: ClassVar[int] = 4096
+    """Training examples (drawn with the trial's 'diagnostics' stream) the arm's diagnostics are measured on."""
 
     def __post_init__(self):
         positive_int(self, "steps", "batch_size", "log_every", "threads")

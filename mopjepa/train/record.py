@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mopjepa.config import TrainConfig
 from mopjepa.model.world_model import WorldModel
 from mopjepa.seeding import numpy_rng
 from mopjepa.train.loop import MetricsCallback
-
-DIAGNOSTIC_EXAMPLES = 4096
-"""Training examples (drawn with the trial's 'diagnostics' stream) the arm's diagnostics are measured on."""
 
 
 class TrainingRecord:
@@ -30,9 +28,9 @@ class TrainingRecord:
 
 def diagnostic_rows(model: WorldModel, context: np.ndarray, target: np.ndarray, action: np.ndarray | None,
                     seed: int, key: str = "") -> list[dict]:
-    """The arm's diagnostics (e.g. mdn_sigma, mdn_resp_max) on DIAGNOSTIC_EXAMPLES of the training examples
-    context [E, obs_dim], target [E, obs_dim], action [E, p] or None, as rows keyed `key`."""
-    count = min(DIAGNOSTIC_EXAMPLES, len(context))
+    """The arm's diagnostics (e.g. mdn_sigma, mdn_resp_max) on TrainConfig.DIAGNOSTIC_EXAMPLES of the training
+    examples context [E, obs_dim], target [E, obs_dim], action [E, p] or None, as rows keyed `key`."""
+    count = min(TrainConfig.DIAGNOSTIC_EXAMPLES, len(context))
     index = np.sort(numpy_rng(seed, "diagnostics").choice(len(context), count, replace=False))  # [H]
 
     def batch(array: np.ndarray) -> torch.Tensor:

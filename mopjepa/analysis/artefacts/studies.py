@@ -16,6 +16,7 @@ from mopjepa.analysis.paper import MISSING, task_label
 from mopjepa.analysis.plotting import Figure, save, subplots
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup
+from mopjepa.config import TrainConfig
 from mopjepa.config.arms import arm_colour
 
 CONFIG_METRICS = (
@@ -88,9 +89,9 @@ def softness_table(evidence: Evidence) -> Table:
             row += [evidence.summary(group, task, metric, key).cell() for metric, key in SOFTNESS_METRICS]
             table.add(row)
     table.notes += [
-        "mdn_resp_max: mean over 4096 training examples of the largest posterior responsibility "
-        "r_k ∝ pi_k N(z+; mu_k, sigma_k² I); 1.0 is a hard assignment (MoP's, by construction). mdn_sigma: mean "
-        "sigma over components and examples.",
+        f"mdn_resp_max: mean over {TrainConfig.DIAGNOSTIC_EXAMPLES} training examples of the largest posterior "
+        "responsibility r_k ∝ pi_k N(z+; mu_k, sigma_k² I); 1.0 is a hard assignment (MoP's, by construction). "
+        "mdn_sigma: mean sigma over components and examples.",
         f"{MISSING}: the arm has no such value (MoP reports no sigma or responsibility).",
     ]
     return table
