@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from mopjepa.analysis.artefacts.action_context import action_context_pairs, action_context_table
+from mopjepa.analysis.artefacts.action_context import (
+    action_context_pairs,
+    action_context_table,
+    curve_lines,
+    fig_action_context_curves,
+)
 from mopjepa.analysis.evidence import Evidence
 from mopjepa.analysis.load import load_experiment
 from mopjepa.analysis.paper import PaperTables, arm_label
@@ -89,3 +96,38 @@ def test_the_gated_graphs_execution_is_read_from_the_records_executions(tmp_path
     mop = row(table, "medium-stitch", "step", arm_label("mop"))
     assert mop[recorded] == "0.000 ± 0.000 (n=2)" and mop[gated] == "0.300 ± 0.141 (n=2)"
     assert row(table, "medium-stitch", "none", arm_label("mop"))[gated] == "—"  # not executed again
+
+
+def test_the_curves_figure_draws_each_mode_beside_the_action_free_run_on_the_studied_mazes(tmp_path):
+    # recall_heldout at steps 1000, 2000: the step runs generalize early and forget; a maze without a study
+    # trial (teleport) gets no line, even where its action-free run has curves
+    curves = {("mop", "step", 0): (0.6, 0.2), ("mop", "step", 1): (0.4, 0.2), ("mop", "none", 0): (0.1, 0.0),
+              ("mdn", "step", 0): (0.5, 0.3)}
+    trials = [({"task": MED, "arm": arm, "seed": seed, **(STEP if mode == "step" else {"studies": ["main"]})},
+               {("realroute", ""): 0.3}, "new") for arm, mode, seed in curves]
+    trials.append(({"task": "pointmaze-teleport-navigate-v0", "arm": "mop", "seed": 0, "studies": ["main"]},
+                   {("realroute", ""): 0.3}, "new"))
+    write(tmp_path, trials)
+    experiment = load_experiment(tmp_path)
+    for trial in experiment.trials().itertuples():
+        mode = str(trial.context_action)
+        values = curves.get((trial.arm, mode, trial.seed), (0.9, 0.9))
+        rows = [{"step": step, "metric": "recall_heldout", "key": "", "value": value}
+                for step, value in zip((1000, 2000), values, strict=True)]
+        cfg = TrialConfig.from_flat(split_studies(json.loads(trial.config_json))[0])
+        lineage = Lineage(trial.trial_id, "exp", "regenerated", "new", "abc123", (trial.studies,))
+        write_trial_rows(tmp_path / "results", "curves", rows, lineage.columns(cfg))
+    experiment = load_experiment(tmp_path)
+    evidence = Evidence(experiment.metrics, select(experiment.trials()), PaperTables.load(),
+                        curves=experiment.table("curves"))
+
+    lines = {(task, mode, arm): frame for task, mode, arm, frame in curve_lines(evidence, "recall_heldout")}
+    assert set(lines) == {(MED, "none", "mop"), (MED, "step", "mop"), (MED, "step", "mdn")}
+    mop = lines[MED, "step", "mop"]
+    assert mop["mean"].tolist() == pytest.approx([0.5, 0.2]) and mop["count"].tolist() == [2, 2]
+    assert curve_lines(evidence, "precision") == []  # no such curve rows
+
+    figure = fig_action_context_curves(evidence, tmp_path / "figures")
+    assert figure.path is not None and figure.path.stat().st_size > 0
+    empty = Evidence(experiment.metrics, select(experiment.trials()), PaperTables.load())
+    assert fig_action_context_curves(empty, tmp_path / "figures").path is None

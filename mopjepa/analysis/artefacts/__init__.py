@@ -5,7 +5,7 @@
                   Fig. 9 (the K sweep)
     execution     Table 4 (the predictor family), Table 6 (trade-offs), the execution figure (floor, ceilings)
     studies       every configuration; the MDN softness study (table and figure)
-    action_context  the action-conditioned models beside the action-free ones (two tables)
+    action_context  the action-conditioned models beside the action-free ones (two tables, the curves figure)
     training      the protocol's metrics during training (one figure per task)
     branch_sweep  Fig. 4 (middle), the gate-threshold sweep, Fig. 2 (two-step beliefs), and their CSV tables
 
@@ -71,6 +71,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("MDN softness figure", "studies", figure(studies.fig_softness)),
     Artefact("Action context", "action_context", table(action_context.action_context_table, study=True)),
     Artefact("Action context pairs", "action_context", table(action_context.action_context_pairs, study=True)),
+    Artefact("Action context curves", "action_context", figure(action_context.fig_action_context_curves)),
     Artefact("Training curves", "training", figure(training.fig_curves)),
     Artefact("Branch sweep, gate sweep, Fig. 2", "branch_sweep", branch_sweep.artefacts),
 )

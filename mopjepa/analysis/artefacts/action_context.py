@@ -5,6 +5,8 @@
                            and realroute over the action-free run of the same seed
     action_context_pairs   per maze and context mode: MoP − MDN and MoP − dense realroute and exec_lift,
                            paired by seed, with bootstrap CIs
+    fig_action_context_curves  generalization during training: recall_heldout, realroute_norm and precision vs
+                           step, per maze, arm and context mode
 
 An action-conditioned graph can hold transitions the model never saw, so its realroute_norm may
 exceed 1 and recall_heldout / precision_heldout are its generalization numbers (docs/protocol.md).
@@ -12,15 +14,20 @@ exceed 1 and recall_heldout / precision_heldout are its generalization numbers (
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from mopjepa.analysis.artefacts.training import curve_frame
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.executions import GATED
 from mopjepa.analysis.paper import MISSING, arm_label, task_label
+from mopjepa.analysis.plotting import Figure, save, subplots
 from mopjepa.analysis.render import Table
 from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.analysis.stats import Summary, paired_bootstrap, per_seed
+from mopjepa.config.arms import arm_colour
 
 STUDY = "action_context"
 ARMS = ("dense", "mdn", "mop", "codebook")
@@ -35,6 +42,9 @@ METRICS = (
     ("exec_lift", ""),
 )
 PAIRS = (("MoP", "mop", "MDN", "mdn"), ("MoP", "mop", "dense", "dense"))
+CURVE_METRICS = ("recall_heldout", "realroute_norm", "precision")
+MODE_STYLES = {"none": ":", "step": "-", "to_exit": "--"}
+"""Line style of each context mode in the curves figure (the arm is the colour)."""
 """(label, arm, label, arm) of each paired difference."""
 NORM_NOTE = (
     "realroute_norm = realroute / realroute_ceiling, the ceiling being what a model reaches that proposes every "
@@ -130,3 +140,43 @@ def action_context_pairs(evidence: Evidence) -> Table:
     table.notes.append("Mean of the per-seed differences, paired by seed; percentile bootstrap 95% CI over seeds "
                        "(10,000 resamples, generator seed 0); context none: the action-free main configurations.")
     return table
+
+
+def curve_lines(evidence: Evidence, metric: str) -> list[tuple[str, str, str, pd.DataFrame]]:
+    """(task, context mode, arm, step -> mean, std, count) of `metric` for the PAIRS' arms on every maze the
+    study has curves on: each mode's line, the action-free main configuration's as mode 'none'."""
+    if evidence.curves is None:
+        return []
+    arms = {arm for _, first, _, second in PAIRS for arm in (first, second)}
+    lines = [(task, mode, arm, curve_frame(evidence.curves, group, task, metric, ""))
+             for task, mode, arm, group in _rows(evidence) if arm in arms]
+    studied = {task for task, mode, _, frame in lines if mode != "none" and not frame.empty}
+    return [line for line in lines if line[0] in studied and not line[3].empty]
+
+
+def fig_action_context_curves(evidence: Evidence, directory: Path) -> Figure:
+    """Rows: mazes; columns: CURVE_METRICS; a line per (arm, context mode), mean ± std over seeds. Shows when
+    during training a model proposes the held-out transitions it never saw."""
+    name = "fig_action_context_curves"
+    caption = "Generalization during training: action-conditioned (step, to_exit) and action-free (none) models"
+    panels = {metric: curve_lines(evidence, metric) for metric in CURVE_METRICS}
+    tasks = sorted({line[0] for lines in panels.values() for line in lines})
+    if not tasks:
+        return Figure(name, caption, None, "skipped: no curves of the action_context study")
+    fig, axes = subplots(len(tasks), len(CURVE_METRICS), figsize=(3.4 * len(CURVE_METRICS), 2.6 * len(tasks)),
+                         squeeze=False)
+    fig.set_layout_engine("constrained")  # the rows' titles clear the axis labels above them
+    for ax_row, task in zip(axes, tasks, strict=True):
+        for ax, metric in zip(ax_row, CURVE_METRICS, strict=True):
+            for _, mode, arm, frame in (line for line in panels[metric] if line[0] == task):
+                steps, mean, std = frame.index.to_numpy(), frame["mean"].to_numpy(), frame["std"].fillna(0).to_numpy()
+                label = f"{arm_label(arm)}, {mode} (n={int(frame['count'].max())})"
+                ax.plot(steps, mean, MODE_STYLES.get(mode, "-."), marker="o", ms=2, color=arm_colour(arm),
+                        label=label)
+                ax.fill_between(steps, mean - std, mean + std, color=arm_colour(arm), alpha=0.1)
+            ax.set_title(f"{metric}, {task_label(task)}", fontsize=8)
+            ax.set_xlabel("training step", fontsize=7)
+            ax.tick_params(labelsize=7)
+        ax_row[0].legend(fontsize=5)
+    fig.suptitle(caption + " (mean ± std over seeds)", fontsize=9)
+    return Figure(name, caption, save(fig, directory, name))
