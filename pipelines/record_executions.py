@@ -1,11 +1,13 @@
 """A record's executing trials executed again under another execution choice (docs/protocol.md#10-readings).
 
-    python pipelines/record_executions.py EXPERIMENT_DIR [--reading plan_graph=gated|fallback=explore]
+    python pipelines/record_executions.py EXPERIMENT_DIR
+                                          [--reading plan_graph=gated|fallback=explore|online_repair=on]
                                           [--study S] [--processes N]
 
 A reading changes ExecuteConfig fields (mopjepa.analysis.executions.EXECUTION_READINGS): `plan_graph=gated`
 plans in the trial's gated graph instead of its raw one, `fallback=explore` explores where the graph has
-no path instead of steering straight at the goal. Each complete trial that executed otherwise has the
+no path instead of steering straight at the goal, `online_repair=on` adds the transitions the agent experiences
+to its working graph (the paper's executor does). Each complete trial that executed otherwise has the
 graph it now plans in rebuilt from its `edges` table (mopjepa.execute.recorded) and executed with its own
 executor config (the reading's fields aside) and episode seeds. It is read as the trial reads its own
 episodes (mopjepa.experiment.execution_rows): against its floor under the same config (the experiment's

@@ -207,7 +207,8 @@ def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_pa
     assert "| (c) MoP-JEPA's realroute exceeds MDN's |" in page and "none (of 0 readings run)" in page
 
 
-def test_execution_is_read_again_in_the_gated_graph_once_every_main_trial_was_executed_in_it(tmp_path):
+@pytest.mark.parametrize("reading", ["plan_graph=gated", "online_repair=on"])
+def test_execution_is_read_again_under_a_reading_once_every_main_trial_was_executed_under_it(tmp_path, reading):
     from mopjepa.analysis.claims.readings import judge_all
     from mopjepa.analysis.executions import EXECUTIONS_FILE
 
@@ -217,23 +218,22 @@ def test_execution_is_read_again_in_the_gated_graph_once_every_main_trial_was_ex
     write_trials(tmp_path, trials)
     results = load_experiment(tmp_path)
 
-    def under_gated() -> str:
+    def under_reading() -> str:
         evidence = Evidence(results.metrics, select(results.trials()), PaperTables.load(), experiment=results)
         found = {v.claim[:3]: v for v in judge_all(evidence)}
         assert found["(g)"].verdict == "not reproduced"  # the default reading: the raw graph, no lift
-        return {name: verdict for name, _, verdict in found["(g)"].under}["plan_graph=gated"]
+        return {name: verdict for name, _, verdict in found["(g)"].under}[reading]
 
-    assert under_gated() == ("not yet run (needs pipelines/record_executions.py --reading plan_graph=gated for 12 "
-                             "trial(s))")
-    # MoP gains in its gated graph, dense does not: every main executing trial executed again
-    entries = [{"trial_id": row.trial_id, "reading": "plan_graph=gated", "task": row.task, "seed": int(row.seed),
+    assert under_reading() == f"not yet run (needs pipelines/record_executions.py --reading {reading} for 12 trial(s))"
+    # MoP gains under the reading, dense does not: every main executing trial executed again
+    entries = [{"trial_id": row.trial_id, "reading": reading, "task": row.task, "seed": int(row.seed),
                 "rows": [{"metric": "exec_success", "key": "", "value": 0.8 if row.arm == "mop" else 0.4},
                          {"metric": "exec_lift", "key": "", "value": 0.4 if row.arm == "mop" else 0.0}]}
                for row in results.trials().itertuples()]
     (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries[1:]}))
-    assert under_gated().endswith("for 1 trial(s))")  # never a mix of graphs
+    assert under_reading().endswith("for 1 trial(s))")  # never a mix of graphs
     (tmp_path / EXECUTIONS_FILE).write_text(json.dumps({"executions": entries}))
-    assert under_gated() == "reproduced"
+    assert under_reading() == "reproduced"
 
 
 def test_a_configuration_reading_is_provisional_while_a_trial_of_its_configuration_is_to_run(tmp_path):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mopjepa.analysis.executions import EXECUTIONS_FILE, EXPLORE, executed_in
+from mopjepa.analysis.executions import EXECUTIONS_FILE, EXPLORE, REPAIR, executed_in
 from mopjepa.analysis.load import load_experiment
 from mopjepa.config import TrialConfig
 from mopjepa.config.identity import current_flat
@@ -91,21 +91,23 @@ def test_record_executions_reads_the_gated_graph_against_the_trials_own_floor_an
     assert gated.read_text() == before
 
 
-def test_a_fallback_reading_executes_against_its_own_floor_and_claims_no_ceilings(tmp_path):
+@pytest.mark.parametrize(("reading", "field", "value"), [(EXPLORE, "fallback", "explore"),
+                                                     (REPAIR, "online_repair", True)])
+def test_an_executor_reading_executes_against_its_own_floor_and_claims_no_ceilings(tmp_path, reading, field, value):
     experiment_dir = tmp_path / "reproduce"
     left_out = shutil.ignore_patterns("tune", "trials", "report", "floors", "*.lock", EXECUTIONS_FILE)
     shutil.copytree(RECORD, experiment_dir, ignore=left_out)
     store = record_executions.ExecutionFile(experiment_dir / EXECUTIONS_FILE)
-    planned = record_executions.trials_to_execute(load_experiment(experiment_dir), EXPLORE, "action_context")
+    planned = record_executions.trials_to_execute(load_experiment(experiment_dir), reading, "action_context")
     for trial in sorted(set(planned["trial_id"]) - {MOP_STEP_MEDIUM}):
-        store.add({"trial_id": trial, "reading": EXPLORE, "rows": []})
-    assert record_executions.main([str(experiment_dir), "--reading", EXPLORE, "--study", "action_context"]) == 0
+        store.add({"trial_id": trial, "reading": reading, "rows": []})
+    assert record_executions.main([str(experiment_dir), "--reading", reading, "--study", "action_context"]) == 0
 
     (entry,) = [e for e in json.loads((experiment_dir / EXECUTIONS_FILE).read_text())["executions"] if e["rows"]]
-    assert entry["execute"]["fallback"] == "explore" and entry["execute"]["plan_graph"] == "raw"
-    rows = executed_in(experiment_dir / EXECUTIONS_FILE, EXPLORE)
+    assert entry["execute"][field] == value and entry["execute"]["plan_graph"] == "raw"
+    rows = executed_in(experiment_dir / EXECUTIONS_FILE, reading)
     metrics = set(rows["metric"])
     assert {"exec_success", "exec_floor", "exec_lift"} <= metrics
-    assert not metrics & {"exec_ceiling", "exec_truth", "exec_gain"}  # the ceilings ran with the straight fallback
-    floors = [json.loads(path.read_text())["key"] for path in (experiment_dir / "floors").glob("*.json")]
-    assert [json.loads(key)["fallback"] for key in floors] == ["explore"]  # the floor under the same executor
+    assert not metrics & {"exec_ceiling", "exec_truth", "exec_gain"}  # the ceilings ran with the default executor
+    floors = [json.loads(json.loads(path.read_text())["key"]) for path in (experiment_dir / "floors").glob("*.json")]
+    assert [key[field] for key in floors] == [value]  # the floor under the same executor

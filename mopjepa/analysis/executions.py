@@ -18,9 +18,12 @@ from mopjepa.config import ExecuteConfig
 EXECUTIONS_FILE = "executions.json"
 GATED = "plan_graph=gated"
 EXPLORE = "fallback=explore"
-EXECUTION_READINGS = {GATED: {"plan_graph": "gated"}, EXPLORE: {"fallback": "explore"}}
+REPAIR = "online_repair=on"
+EXECUTION_READINGS = {GATED: {"plan_graph": "gated"}, EXPLORE: {"fallback": "explore"}, REPAIR: {"online_repair": True}}
 """reading -> the ExecuteConfig fields it changes: the graph planned in (the protocol's default is the raw
-one), the fallback without a path (the default steers straight at the goal). docs/protocol.md §6, §10."""
+one), the fallback without a path (the default steers straight at the goal), whether the transitions the agent
+experiences join its working graph (off by default; the paper's executor repairs online, its Table 4).
+docs/protocol.md §6, §10."""
 CEILING_FIELDS = ("plan_graph",)
 """The fields a reading may change and keep the trial's ceilings (executions of ground truth's graphs, which
 do not depend on the proposed graph); a reading that changes another field has no ceilings, so no gain."""

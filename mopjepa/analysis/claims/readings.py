@@ -19,7 +19,7 @@ import pandas as pd
 from mopjepa.analysis.claims import rules
 from mopjepa.analysis.claims.rules import Verdict, judge
 from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
-from mopjepa.analysis.executions import EXPLORE, GATED, ran_otherwise
+from mopjepa.analysis.executions import EXPLORE, GATED, REPAIR, ran_otherwise
 from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import task_label
 from mopjepa.analysis.selection import ConfigGroup
@@ -179,6 +179,9 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                 EXECUTION_METRICS, apply=lambda e: executed_as(e, GATED)),
         Reading(EXPLORE, "the executor's fallback explores where the graph has no path (each trial executed again "
                 "from its recorded edges)", EXECUTION_METRICS, apply=lambda e: executed_as(e, EXPLORE)),
+        Reading(REPAIR, "the executor adds the transitions the agent experiences to its working graph, as the "
+                "paper's does (each trial executed again from its recorded edges)", EXECUTION_METRICS,
+                apply=lambda e: executed_as(e, REPAIR)),
         Reading("cov_p", "claim (h)'s precision read as COV-P of the teleport exits", ("threshold_precision",),
                 apply=lambda e: e.with_metrics(cov_p_rows(e))),
         *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",), replaces=True,
