@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from mopjepa.data import DataError, build_cell_data, load_task_data
+from mopjepa.data.cells import successor_modes_given_context
 from pipelines.common import DEFAULT_DATASET_DIR, Once, interrupted, tqdm_progress
 
 
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cells        {cells.num_cells} free, {int(cells.truth.sum())} real transitions")
     print(f"examples     {len(cells.examples):,}")
     print(f"modes/cell   {cells.mean_successor_modes():.2f} successor modes per visited cell")
+    given = {mode: successor_modes_given_context(cells.examples, mode, cells.num_cells, cells.mode_threshold)
+             for mode in ("none", "step", "to_exit")}
+    print("given        " + ", ".join(f"{mode} {modes:.2f}" for mode, modes in given.items())
+          + " modes per (cell, compass-8 sector of the context's action), groups of >= 20 examples")
     print(f"time         {elapsed:.1f} s")
     return 0
 

@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from mopjepa.data import build_cell_data, load_task_data
-from mopjepa.data.cells import build_examples, step_cells, transition_counts
+from mopjepa.data.cells import (
+    Examples,
+    build_examples,
+    step_cells,
+    successor_modes_given_context,
+    transition_counts,
+)
 from mopjepa.data.maze import MazeGeometry, make_env
 from mopjepa.data.sampler import BatchSampler
 
@@ -122,6 +128,29 @@ def test_batch_sampler_is_seeded(small_cells):
     assert not torch.equal(batches(0)[0][0], batches(1)[0][0])
 
 
+def branching_examples(step_action: np.ndarray, next_cell: np.ndarray) -> Examples:
+    """Examples all in cell 0, with the given step actions and next cells (to_exit: the first axis)."""
+    count = len(next_cell)
+    zeros = np.zeros((count, 2), dtype=np.float32)
+    to_exit = np.tile(np.float32([[1.0, 0.0]]), (count, 1))
+    return Examples(zeros, zeros, to_exit, step_action.astype(np.float32), np.zeros(count, int), next_cell)
+
+
+def test_successor_modes_given_context_counts_modes_per_cell_and_action_sector():
+    # Half the exits go east with an east action, half north with a north action: two modes per
+    # cell, one once the step action is known; the to_exit actions all point east, so they tell nothing.
+    east, north = [1.0, 0.1], [-0.1, 0.9]
+    examples = branching_examples(np.array([east] * 30 + [north] * 30), np.array([1] * 30 + [2] * 30))
+    assert successor_modes_given_context(examples, "none", 3, 0.05) == 2.0
+    assert successor_modes_given_context(examples, "step", 3, 0.05) == 1.0
+    assert successor_modes_given_context(examples, "to_exit", 3, 0.05) == 2.0
+    # a mode needs the threshold's frequency; a group needs min_examples examples
+    rare = branching_examples(np.array([east] * 60), np.array([1] * 58 + [2] * 2))
+    assert successor_modes_given_context(rare, "step", 3, 0.05) == 1.0
+    assert successor_modes_given_context(rare, "step", 3, 0.01) == 2.0
+    assert np.isnan(successor_modes_given_context(rare, "step", 3, 0.05, min_examples=61))
+
+
 def test_geometry_neighbour_edges_match_a_loop():
     geometry = MazeGeometry.from_env_name("pointmaze-teleport-v0")
     expected = set()
@@ -139,6 +168,10 @@ def test_full_medium_stitch_has_about_two_successor_modes_per_cell(full_data_dir
     assert task.train.observations.shape == (5000 * 201, 2)
     cells = build_cell_data(task, 0.2, 0.05, np.random.default_rng(0))
     assert 1.9 <= cells.mean_successor_modes() <= 2.4  # the paper measures 2.1-2.2
+    # the step's own action leaves the law branching; the mean action to the exit nearly decides it
+    given = {mode: successor_modes_given_context(cells.examples, mode, cells.num_cells, 0.05)
+             for mode in ("none", "step", "to_exit")}
+    assert given["none"] > given["step"] + 0.3 > given["to_exit"] + 0.5
 
 
 @pytest.mark.slow

@@ -184,6 +184,29 @@ class CellData:
         return float(self.successor_modes[visited].sum(axis=1).mean())
 
 
+COMPASS_SECTORS = 8
+"""An action's direction is read as one of 8 compass sectors, as compass8 queries it (§4)."""
+
+
+def successor_modes_given_context(
+    examples: Examples, mode: str, num_cells: int, threshold: float, min_examples: int = 20
+) -> float:
+    """How branching the successor law stays once the context's action is known: the mean number of
+    next cells of frequency >= `threshold` given (cell, compass sector of the `mode` action), over the
+    groups of at least `min_examples` examples. Mode 'none' groups by the cell alone."""
+    action = examples.context_action(mode)
+    group = examples.cell.astype(np.int64)  # [E]
+    if action is not None:
+        sector = np.round(np.arctan2(action[:, 1], action[:, 0]) / (2 * np.pi / COMPASS_SECTORS))
+        group = group * COMPASS_SECTORS + sector.astype(np.int64) % COMPASS_SECTORS
+    counts = np.zeros((int(group.max(initial=0)) + 1, num_cells), dtype=np.int64)  # [G, N]
+    np.add.at(counts, (group, examples.next_cell), 1)
+    counts = counts[counts.sum(axis=1) >= min_examples]
+    if not len(counts):
+        return float("nan")
+    return float(modes_of(counts, threshold).sum(axis=1).mean())
+
+
 def build_cell_data(
     task: TaskData, holdout_fraction: float, mode_threshold: float, rng: np.random.Generator | None
 ) -> CellData:
