@@ -261,6 +261,33 @@ def test_a_configuration_reading_is_provisional_while_a_trial_of_its_configurati
     assert collapse.holds_under == ["S=2 (provisionally)"]
 
 
+def test_the_mdn_is_read_as_its_best_grid_configuration_on_each_maze(tmp_path):
+    from mopjepa.analysis.claims.readings import GRID_BEST, judge_all
+
+    trials = []
+    for seed in (0, 1, 2):
+        for task, strong in ((MEDIUM, 0.25), (TELEPORT, 0.15)):
+            # MoP leads the main MDN (K = 8, lam_bal = 0.01) on both mazes; on teleport a grid cell catches up
+            trials.append(({"task": task, "arm": "mop", "seed": seed}, ["main"], {"realroute": 0.20 + 0.01 * seed}))
+            trials.append(({"task": task, "arm": "mdn", "seed": seed}, ["main", "mdn_grid"],
+                           {"realroute": 0.10 + 0.01 * seed}))
+            trials.append(({"task": task, "arm": "mdn", "seed": seed, "K": 16, "lam_bal": 0.1}, ["mdn_grid"],
+                           {"realroute": strong + 0.01 * seed}))
+    lead = next(v for v in judge_all(write_trials(tmp_path, trials)) if v.claim.startswith("(c)"))
+    assert lead.verdict == "reproduced"
+    under = {name: (ours, verdict) for name, ours, verdict in lead.under}
+    # medium: the grid's best (K = 16) beats MoP; teleport: the main MDN stays the best
+    assert under[GRID_BEST][1] == "not reproduced"
+    assert "medium-stitch realroute: MoP 0.210 ± 0.010 (n=3), MDN 0.260 ± 0.010 (n=3)" in under[GRID_BEST][0]
+    assert "teleport-navigate realroute: MoP 0.210 ± 0.010 (n=3), MDN 0.160 ± 0.010 (n=3)" in under[GRID_BEST][0]
+    # a maze the grid has not run is not yet run under the reading
+    partial = [(flat, [s for s in studies if flat["task"] != TELEPORT or s != "mdn_grid"], metrics)
+               for flat, studies, metrics in trials if flat["task"] != TELEPORT or "main" in studies]
+    lead = next(v for v in judge_all(write_trials(tmp_path / "partial", partial)) if v.claim.startswith("(c)"))
+    under = {name: verdict for name, _, verdict in lead.under}
+    assert under[GRID_BEST].startswith("not yet run (needs the MDN as the paper's")
+
+
 def test_the_action_conditioned_models_are_read_in_their_gated_graphs_too(tmp_path):
     from mopjepa.analysis.claims.readings import judge_all
     from mopjepa.analysis.executions import EXECUTIONS_FILE

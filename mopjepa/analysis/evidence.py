@@ -9,6 +9,7 @@ reference ceilings (mopjepa.analysis.references) and the paper's numbers. Every 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,12 @@ class Evidence:
 
     def main(self, arm: str, task: str, metric: str, key: str = "") -> Summary:
         return self.summary(self.selection.main.get(arm), task, metric, key)
+
+    def best_by_realroute(self, groups: list[ConfigGroup], task: str) -> ConfigGroup | None:
+        """The configuration with the highest mean realroute on `task` (None if none measured it)."""
+        scored = [(self.summary(g, task, "realroute").mean, g.label, g) for g in groups]
+        scored = [item for item in scored if not math.isnan(item[0])]
+        return max(scored, key=lambda item: (item[0], item[1]))[2] if scored else None
 
     def seeds(self, arm: str, task: str, metric: str, key: str = "") -> pd.Series:
         group = self.selection.main.get(arm)

@@ -29,13 +29,6 @@ from mopjepa.data.names import EXECUTION_TASKS, LARGE, TELEPORT
 TABLE4_ARMS = ("dense", "m3", "var", "mdn", "mop")
 
 
-def best_by_realroute(evidence: Evidence, groups: list[ConfigGroup], task: str) -> ConfigGroup | None:
-    """The configuration with the highest mean realroute on `task` (None if none measured it)."""
-    scored = [(evidence.summary(g, task, "realroute").mean, g.label, g) for g in groups]
-    scored = [item for item in scored if not math.isnan(item[0])]
-    return max(scored, key=lambda item: (item[0], item[1]))[2] if scored else None
-
-
 def execution_tasks(evidence: Evidence) -> list[str]:
     rows = evidence.metrics[(evidence.metrics["metric"] == "exec_success") & (evidence.metrics["key"] == "")]
     return [*EXECUTION_TASKS, *sorted(set(rows["task"]) - set(EXECUTION_TASKS))]
@@ -115,7 +108,7 @@ def table4(evidence: Evidence) -> Table:
     for arm in TABLE4_ARMS:
         label = arm_label(arm)
         if arm == "mdn":
-            groups = {task: best_by_realroute(evidence, mdn_grid(evidence.selection), task) for task in tasks}
+            groups = {task: evidence.best_by_realroute(mdn_grid(evidence.selection), task) for task in tasks}
             names = sorted({g.label for g in groups.values() if g is not None})
             label += f" (best of the K × lam_bal grid: {'; '.join(names) or MISSING})"
         else:
@@ -126,7 +119,7 @@ def table4(evidence: Evidence) -> Table:
         matched = matched_capacity(evidence.selection, arm)
         if not matched:
             continue
-        chosen = best_by_realroute(evidence, matched, LARGE) or matched[0]
+        chosen = evidence.best_by_realroute(matched, LARGE) or matched[0]
 
         def paper_cell(metric: str, task: str, arm: str = arm) -> str:
             return evidence.paper.cell("4", metric + "_matched", task, arm)
