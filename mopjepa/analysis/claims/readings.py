@@ -201,7 +201,7 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                 apply=lambda e: e.with_metrics(cov_p_rows(e))),
         *[Reading(f"sigma={s:g}", f"the MDN with a fixed sigma {s:g}", arms=("mdn",), replaces=True,
                   apply=lambda e, s=s: standing(e, "mdn", "mdn_softness", "sigma_fixed", s)) for s in SIGMAS],
-        Reading(GRID_BEST, "the MDN as the paper's, its best K x lam_bal grid configuration on each maze",
+        Reading(GRID_BEST, "the MDN as the paper's (its best K x lam_bal grid configuration per maze)",
                 arms=("mdn",), replaces=True, apply=best_of_grid),
         *[Reading(f"S={n}", f"Var-JEPA with {n} samples", arms=("var",), replaces=True,
                   apply=lambda e, n=n: standing(e, "var", "var_samples", "num_samples", n)) for n in SAMPLES],
