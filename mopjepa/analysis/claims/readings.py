@@ -155,12 +155,13 @@ def best_of_grid(evidence: Evidence) -> Evidence | str:
     """The MDN standing, on each maze, as the configuration of its fairness grid with the highest mean realroute
     there (as Table 4 chooses it): the paper's MDN, "best of a K x lambda grid"."""
     grid = mdn_grid(evidence.selection)
-    chosen = {task: evidence.best_by_realroute(grid, task) for task in sorted({t for g in grid for t in g.tasks})}
-    ids = tuple(sorted(i for task, group in chosen.items() if group is not None for i in group.trial_ids
+    chosen = {task: group for task in sorted({t for g in grid for t in g.tasks})
+              if (group := evidence.best_by_realroute(grid, task)) is not None}
+    ids = tuple(sorted(i for task, group in chosen.items() for i in group.trial_ids
                        if evidence.selection.trial_tasks.get(i) == task))
     if not ids:
         return "study mdn_grid"
-    best = ConfigGroup("mdn", (), (), ids, tuple(sorted(t for t, g in chosen.items() if g)), frozenset({"mdn_grid"}))
+    best = ConfigGroup("mdn", (), (), ids, tuple(chosen), frozenset({"mdn_grid"}))
     return with_main(evidence, {"mdn": best})
 
 
