@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mopjepa.analysis.evidence import Evidence
+from mopjepa.analysis.load import load_experiment
+from mopjepa.analysis.paper import PaperTables
+from mopjepa.analysis.selection import select
 from mopjepa.config import TrialConfig
 from mopjepa.results import Lineage, split_studies, trial_id, write_trial_rows
 
@@ -79,3 +83,14 @@ def write_handmade(root: Path, with_manifest: bool = True) -> Path:
 
 def missing_trial_id() -> str:
     return trial_id(TrialConfig.from_flat(split_studies(flat_of(PLANNED_BUT_MISSING))[0]))
+
+
+def write_trials(root: Path, trials: list[tuple[dict, list[str], dict[str, float]]]) -> Evidence:
+    """trials: [(flat, studies, {metric: value})] written as real Parquet; the evidence read back."""
+    for flat, studies, metrics in trials:
+        cfg = TrialConfig.from_flat({"steps": 10, **flat})
+        lineage = Lineage(trial_id(cfg), "exp", "regenerated", "h", "c", tuple(studies)).columns(cfg)
+        rows = [{"metric": m, "key": "", "value": v} for m, v in metrics.items()]
+        write_trial_rows(root / "results", "metrics", rows, lineage)
+    results = load_experiment(root)
+    return Evidence(results.metrics, select(results.trials()), PaperTables.load(), curves=results.table("curves"))

@@ -15,7 +15,7 @@ from mopjepa.analysis.paper import PaperTables, task_label
 from mopjepa.analysis.render import Table, latex_escape
 from mopjepa.analysis.selection import select
 from mopjepa.analysis.stats import paired_bootstrap, per_seed, summarize
-from tests.analysis_handmade import LARGE, MED, TEL, missing_trial_id, write_handmade
+from tests.analysis_handmade import LARGE, MED, TEL, missing_trial_id, write_handmade, write_trials
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_table3_rows_without_data_are_marked(inputs):
 
 
 def test_table4_takes_the_best_mdn_of_the_grid_and_names_it(inputs):
-    row = line_of(table4(inputs), "MDN (best of the K × lam_bal grid: mdn [lam_bal=0.1])")
+    row = line_of(table4(inputs), "MDN (best of the K × lam_bal grid: mdn [lam_bal=0.1])")  # no main MDN elsewhere
     assert "grid: mdn [lam_bal=0.1]) | 0.200 ± 0.071 (n=2) | 0.134 ± 0.03 |" in row
     mop = line_of(table4(inputs), "MoP-JEPA")
     assert mop.startswith("| MoP-JEPA | 0.320 ± 0.082 (n=3) | 0.247 ± 0.08 | 0.801 ± 0.045 (n=3) |")
@@ -107,6 +107,17 @@ def test_table4_takes_the_best_mdn_of_the_grid_and_names_it(inputs):
     assert "| 0.110 ± 0.014 (n=2) | 0.095 |" in mdn
     published = line_of(table4(inputs), "QRL (published OGBench, external)")
     assert published.endswith("| n/a | 0.80 |" + " n/a |" * 7 + " 0.84 |" + " n/a |" * 6)
+
+
+def test_table4_reads_the_main_mdn_on_a_maze_the_grid_did_not_run(tmp_path):
+    trials = [({"task": task, "arm": "mdn", "seed": seed}, ["main", "mdn_grid"] if task == MED else ["main"],
+               {"realroute": 0.10 + 0.01 * seed}) for seed in (0, 1) for task in (MED, TEL)]
+    trials += [({"task": MED, "arm": "mdn", "seed": seed, "lam_bal": 0.1}, ["mdn_grid"], {"realroute": 0.30})
+               for seed in (0, 1)]
+    row = line_of(table4(write_trials(tmp_path, trials)),
+                  "MDN (best of the K × lam_bal grid: mdn [lam_bal=0.1]; mdn where the grid did not run: "
+                  "teleport-navigate)")
+    assert "| 0.300 ± 0.000 (n=2) | 0.134 ± 0.03 |" in row and "| 0.105 ± 0.007 (n=2) | 0.039 ± 0.01 |" in row
 
 
 def test_table4_and_table6_print_success_floor_ceiling_truth_lift_gain_and_fallback(inputs):

@@ -16,6 +16,7 @@ from mopjepa.analysis.paper import PAPER_TASKS, PaperTables
 from mopjepa.analysis.selection import select
 from mopjepa.config import TrialConfig
 from mopjepa.results import Lineage, trial_id, write_trial_rows
+from tests.analysis_handmade import write_trials
 
 MEDIUM, TELEPORT, LARGE = PAPER_TASKS
 
@@ -156,17 +157,6 @@ def test_the_coverage_verdict_says_which_parts_of_its_rule_hold(tmp_path):
     assert verdict.verdict == "not reproduced"
     assert verdict.evidence[-1] == ("which parts of the rule hold: MoP's gated cov_r is the highest: yes; the "
                                     "codebook's raw cov_r >= 0.9: no; its shuffle within [0.8, 1.25]: yes")
-
-
-def write_trials(root, trials) -> Evidence:
-    """trials: [(flat, studies, {metric: value})] written as real Parquet; the evidence read back."""
-    for flat, studies, metrics in trials:
-        cfg = TrialConfig.from_flat({"steps": 10, **flat})
-        lineage = Lineage(trial_id(cfg), "exp", "regenerated", "h", "c", tuple(studies)).columns(cfg)
-        rows = [{"metric": m, "key": "", "value": v} for m, v in metrics.items()]
-        write_trial_rows(root / "results", "metrics", rows, lineage)
-    results = load_experiment(root)
-    return Evidence(results.metrics, select(results.trials()), PaperTables.load(), curves=results.table("curves"))
 
 
 def test_a_claim_is_judged_under_every_reading_that_changes_what_it_reads(tmp_path):
