@@ -299,9 +299,9 @@ def test_the_action_conditioned_models_are_read_in_their_gated_graphs_too(tmp_pa
     under = {name: verdict for name, _, verdict in execution.under}
     assert under["context=step"] == "not reproduced"  # in the raw graphs, as the trials executed
     assert under["plan_graph=gated"].startswith("not yet run (needs pipelines/record_executions.py")  # main: not
-    assert under["context=step, plan_graph=gated"] == "reproduced"
-    assert under["context=to_exit, plan_graph=gated"].startswith("not yet run (needs study action_context")
-    assert execution.holds_under == ["context=step, plan_graph=gated"]
+    assert under["context=step + plan_graph=gated"] == "reproduced"
+    assert under["context=to_exit + plan_graph=gated"].startswith("not yet run (needs study action_context")
+    assert execution.holds_under == ["context=step + plan_graph=gated"]
 
 
 def test_a_fallback_reading_leaves_no_gain_it_did_not_measure(tmp_path):
@@ -324,3 +324,10 @@ def test_a_fallback_reading_leaves_no_gain_it_did_not_measure(tmp_path):
     values = read.metrics.groupby("metric")["value"].apply(list).to_dict()
     assert values == {"exec_success": [0.6, 0.6], "exec_floor": [0.5, 0.5], "exec_lift": [0.1, 0.1]}
     assert set(evidence.metrics["metric"]) >= {"exec_truth", "exec_gain"}  # the default reading keeps its own
+
+
+def test_no_reading_name_holds_the_comma_the_page_joins_them_with(tmp_path):
+    from mopjepa.analysis.claims.readings import readings
+
+    names = [reading.name for reading, _ in readings(experiment(tmp_path, {("mop", MEDIUM): {"plan_all": 0.5}}))]
+    assert "context=step + plan_graph=gated" in names and [name for name in names if "," in name] == []

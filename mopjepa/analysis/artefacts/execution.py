@@ -4,8 +4,8 @@ trade-offs) and the execution figure: success read between its floor and its cei
 Table 4's MDN row is, per task, the MDN configuration of the K x lam_bal grid with the highest mean
 realroute on that task, or the main MDN where the grid did not run (the row label names them); the
 matched-capacity rows are the MoP and MDN configurations with a larger step budget (the paper's K=16,
-60k steps), the best of them by mean realroute where there are several. The published OGBench baselines are external context from
-the paper's text, never a same-protocol comparison.
+60k steps), the best of them by mean realroute where there are several. The published OGBench
+baselines are external context from the paper's text, never a same-protocol comparison.
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def readings(evidence: Evidence) -> list[tuple[Reading, Evidence | str]]:
                   replaces=True, apply=lambda e, mode=mode: contexts(e, mode)) for mode in CONTEXTS],
         # the action-conditioned models' execution in their gated graphs: what a held-out transition they
         # propose is worth to the executor, without the raw graph's low-weight outputs of every action
-        *[Reading(f"context={mode}, {GATED}", f"the action-conditioned models ({mode}, compass8) executed in their "
+        *[Reading(f"context={mode} + {GATED}", f"the action-conditioned models ({mode}, compass8) executed in their "
                   "gated graphs", EXECUTION_METRICS, CONTEXT_ARMS, replaces=True,
                   apply=lambda e, mode=mode: then(contexts(e, mode), lambda c: executed_as(c, GATED)))
           for mode in CONTEXTS],
