@@ -21,7 +21,7 @@ from mopjepa.analysis.executions import EXECUTIONS_FILE, executed_in
 from mopjepa.analysis.load import ExperimentResults, MissingTrial, load_experiment
 from mopjepa.analysis.paper import PAPER_TASKS, PaperTables
 from mopjepa.analysis.references import REFERENCES_FILE, with_references
-from mopjepa.analysis.selection import ConfigGroup, Selection, select
+from mopjepa.analysis.selection import ConfigGroup, Selection, mdn_grid, select
 from mopjepa.analysis.stats import Summary, per_seed, summarize
 
 EMPTY = Summary(pd.Series(dtype=float))
@@ -71,6 +71,13 @@ class Evidence:
         scored = [(self.summary(g, task, "realroute").mean, g.label, g) for g in groups]
         scored = [item for item in scored if not math.isnan(item[0])]
         return max(scored, key=lambda item: (item[0], item[1]))[2] if scored else None
+
+    def grid_best(self, tasks: list[str] | None = None) -> dict[str, ConfigGroup]:
+        """Per task (default: every task the MDN fairness grid ran), the grid configuration with the highest mean
+        realroute there, as Table 4 and the `MDN best of grid` reading choose it; tasks it did not measure left out."""
+        grid = mdn_grid(self.selection)
+        tasks = sorted({t for g in grid for t in g.tasks}) if tasks is None else tasks
+        return {task: group for task in tasks if (group := self.best_by_realroute(grid, task)) is not None}
 
     def seeds(self, arm: str, task: str, metric: str, key: str = "") -> pd.Series:
         group = self.selection.main.get(arm)

@@ -22,7 +22,7 @@ from mopjepa.analysis.paper import MISSING, PAPER_ARMS, PAPER_TASKS, arm_label, 
 from mopjepa.analysis.plotting import Figure, save, subplots
 from mopjepa.analysis.references import REFERENCE_SOURCE, REFERENCES_FILE
 from mopjepa.analysis.render import Table
-from mopjepa.analysis.selection import ConfigGroup, matched_capacity, mdn_grid
+from mopjepa.analysis.selection import ConfigGroup, matched_capacity
 from mopjepa.config.arms import arm_colour
 from mopjepa.data.names import EXECUTION_TASKS, LARGE, TELEPORT
 
@@ -98,15 +98,15 @@ def table4_cells(evidence: Evidence, groups: dict[str, ConfigGroup | None], pape
 def table4_mdn(evidence: Evidence, tasks: list[str]) -> tuple[str, dict[str, ConfigGroup | None]]:
     """Table 4's MDN row label and its configuration per task: the grid's best by realroute, and the main MDN
     on a task the grid did not run (a dash there would hide the MDN that did)."""
-    grid_best = {task: evidence.best_by_realroute(mdn_grid(evidence.selection), task) for task in tasks}
-    names = "; ".join(sorted({g.label for g in grid_best.values() if g is not None})) or MISSING
+    chosen: dict[str, ConfigGroup | None] = dict.fromkeys(tasks) | evidence.grid_best(tasks)
+    names = "; ".join(sorted({g.label for g in chosen.values() if g is not None})) or MISSING
     label = f"{arm_label('mdn')} (best of the K × lam_bal grid: {names}"
     main = evidence.selection.main.get("mdn")
-    without_grid = [task for task, group in grid_best.items() if group is None and main and task in main.tasks]
+    without_grid = [task for task, group in chosen.items() if group is None and main and task in main.tasks]
     if without_grid:
         label += f"; {main.label} where the grid did not run: {', '.join(map(task_label, without_grid))}"
-        grid_best.update(dict.fromkeys(without_grid, main))
-    return label + ")", grid_best
+        chosen.update(dict.fromkeys(without_grid, main))
+    return label + ")", chosen
 
 
 def table4(evidence: Evidence) -> Table:

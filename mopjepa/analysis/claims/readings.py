@@ -22,7 +22,7 @@ from mopjepa.analysis.evidence import TELEPORT_KEY, Evidence
 from mopjepa.analysis.executions import EXPLORE, GATED, REPAIR, ran_otherwise
 from mopjepa.analysis.load import MissingTrial
 from mopjepa.analysis.paper import task_label
-from mopjepa.analysis.selection import ConfigGroup, mdn_grid
+from mopjepa.analysis.selection import ConfigGroup
 from mopjepa.audit.actions import COMPASS
 from mopjepa.config import GraphConfig
 from mopjepa.evaluate.regate import RecordedOutputs, gated_outputs, planning_metrics
@@ -154,9 +154,7 @@ def contexts(evidence: Evidence, mode: str) -> Evidence | str:
 def best_of_grid(evidence: Evidence) -> Evidence | str:
     """The MDN standing, on each maze, as the configuration of its fairness grid with the highest mean realroute
     there (as Table 4 chooses it): the paper's MDN, "best of a K x lambda grid"."""
-    grid = mdn_grid(evidence.selection)
-    chosen = {task: group for task in sorted({t for g in grid for t in g.tasks})
-              if (group := evidence.best_by_realroute(grid, task)) is not None}
+    chosen = evidence.grid_best()
     ids = tuple(sorted(i for task, group in chosen.items() for i in group.trial_ids
                        if evidence.selection.trial_tasks.get(i) == task))
     if not ids:
